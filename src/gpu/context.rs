@@ -1,0 +1,176 @@
+//! The GPU context: one device and queue, the features kernels may use, the shader
+//! registry with its pipeline cache, and the buffer pool.
+
+use super::adapter::{self, AdapterRequest, AdapterSummary};
+use super::pool::BufferPool;
+use super::registry::Registry;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Optional features found on the adapter and enabled on the device. Kernels that can
+/// use one keep a fallback for adapters without it.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct GpuFeatures {
+    pub timestamp_query: bool,
+    pub subgroups: bool,
+    pub shader_f16: bool,
+}
+
+/// The device limits that matter to pixembed, as requested from the adapter.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct KeyLimits {
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_uniform_buffer_binding_size: u64,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub min_uniform_buffer_offset_alignment: u32,
+}
+
+struct Inner {
+    adapter: wgpu::Adapter,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    reason: String,
+    features: GpuFeatures,
+    limits: wgpu::Limits,
+    registry: Registry,
+    pool: BufferPool,
+}
+
+/// Cheap to clone; all clones share one device.
+#[derive(Clone)]
+pub struct Gpu(Arc<Inner>);
+
+impl Gpu {
+    /// Open the adapter the request selects, with the adapter's own limits and the optional
+    /// features it offers.
+    pub fn new(req: &AdapterRequest) -> Result<Self> {
+        let instance = adapter::instance_for(req)?;
+        let (adapter, reason) = adapter::select(&instance, req)?;
+        let info = adapter.get_info();
+        let offered = adapter.features();
+        let mut wanted = wgpu::Features::empty();
+        for f in [
+            wgpu::Features::TIMESTAMP_QUERY,
+            wgpu::Features::SUBGROUP,
+            wgpu::Features::SHADER_F16,
+        ] {
+            if offered.contains(f) {
+                wanted |= f;
+            }
+        }
+        let limits = adapter.limits();
+        let mut desc = wgpu::DeviceDescriptor {
+            label: Some("pixembed"),
+            required_features: wanted,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        desc.memory_hints = wgpu::MemoryHints::Performance;
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))?;
+        let features = GpuFeatures {
+            timestamp_query: wanted.contains(wgpu::Features::TIMESTAMP_QUERY),
+            subgroups: wanted.contains(wgpu::Features::SUBGROUP),
+            shader_f16: wanted.contains(wgpu::Features::SHADER_F16),
+        };
+        log::info!("GPU: {} [{reason}]", AdapterSummary::of(&info));
+        let pool = BufferPool::new(device.clone());
+        Ok(Gpu(Arc::new(Inner {
+            summary: AdapterSummary::of(&info),
+            adapter,
+            registry: Registry::new(device.clone()),
+            device,
+            queue,
+            reason,
+            features,
+            limits,
+            pool,
+        })))
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.0.device
+    }
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.0.queue
+    }
+    pub fn adapter(&self) -> &wgpu::Adapter {
+        &self.0.adapter
+    }
+    pub fn summary(&self) -> &AdapterSummary {
+        &self.0.summary
+    }
+    /// Why this adapter was selected.
+    pub fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    pub fn features(&self) -> GpuFeatures {
+        self.0.features
+    }
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.0.limits
+    }
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+    /// Number of compute pipelines created so far (the cache's size).
+    pub fn registry_pipeline_count(&self) -> usize {
+        self.0.registry.pipeline_count()
+    }
+    pub fn pool(&self) -> &BufferPool {
+        &self.0.pool
+    }
+    /// A software rasterizer (lavapipe, SwiftShader, WARP).
+    pub fn is_software(&self) -> bool {
+        self.0.adapter.get_info().device_type == wgpu::DeviceType::Cpu
+    }
+
+    pub fn key_limits(&self) -> KeyLimits {
+        let l = &self.0.limits;
+        KeyLimits {
+            max_buffer_size: l.max_buffer_size,
+            max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
+            max_uniform_buffer_binding_size: l.max_uniform_buffer_binding_size,
+            max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
+            max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+            max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_storage_size: l.max_compute_workgroup_storage_size,
+            min_uniform_buffer_offset_alignment: l.min_uniform_buffer_offset_alignment,
+        }
+    }
+
+    /// Largest buffer a kernel can bind as storage.
+    pub fn max_binding(&self) -> u64 {
+        self.0
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.0.limits.max_buffer_size)
+    }
+
+    /// Fail with a clear error if `bytes` cannot be bound as one storage buffer.
+    pub fn check_fits(&self, what: &str, bytes: u64) -> Result<()> {
+        let limit = self.max_binding();
+        if bytes > limit {
+            return Err(Error::TooLarge {
+                what: what.to_string(),
+                needed: bytes,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Block until all submitted work is done.
+    pub fn wait(&self) -> Result<()> {
+        self.0
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))
+    }
+}

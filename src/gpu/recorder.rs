@@ -1,0 +1,248 @@
+//! Recording a step: many dispatches into one command encoder, one submit.
+//!
+//! Each dispatch binds its arguments in order as `@group(0) @binding(0..)`. Small parameter
+//! blocks (shapes, scalars) are packed into one uniform buffer per step at aligned offsets
+//! and uploaded once at submit; tensors are bound as storage buffers (or as a uniform, for
+//! small tables that kernels read at the same address on every lane).
+
+use super::context::Gpu;
+use super::pool::PooledBuffer;
+use super::registry::Kernel;
+use super::tensor::Tensor;
+use super::timing::{PassTimes, Timestamps};
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Bytes per parameter block (one uniform buffer); blocks are filled then chained.
+const PARAM_BLOCK: u64 = 64 * 1024;
+
+/// One binding of a dispatch.
+pub enum Arg<'a> {
+    /// A tensor bound as a storage buffer (read or read_write, as the shader declares).
+    T(&'a Tensor),
+    /// A tensor bound as a uniform buffer (must fit the adapter's uniform binding limit).
+    Uniform(&'a Tensor),
+    /// A small parameter block copied into the step's uniform arena.
+    Params(&'a [u8]),
+}
+
+/// Workgroup counts for `n` workgroups in one dimension, folded into x and y so that no
+/// dimension exceeds the adapter limit. Kernels recover the linear workgroup index as
+/// `wid.x + wid.y * nwg.x` and must guard against the round-up.
+pub fn grid(gpu: &Gpu, n: u32) -> [u32; 3] {
+    let max = gpu.limits().max_compute_workgroups_per_dimension.max(1);
+    if n <= max {
+        [n.max(1), 1, 1]
+    } else {
+        [max, n.div_ceil(max), 1]
+    }
+}
+
+/// Workgroups of `wg` invocations needed for `n` items.
+pub fn grid_for(gpu: &Gpu, n: usize, wg: u32) -> [u32; 3] {
+    grid(gpu, (n as u64).div_ceil(wg as u64) as u32)
+}
+
+pub struct Recorder<'g> {
+    gpu: &'g Gpu,
+    encoder: wgpu::CommandEncoder,
+    keep: Vec<Arc<PooledBuffer>>,
+    blocks: Vec<(Arc<PooledBuffer>, Vec<u8>)>,
+    align: u64,
+    timestamps: Option<Timestamps>,
+    labels: Vec<&'static str>,
+    dispatches: usize,
+}
+
+impl<'g> Recorder<'g> {
+    pub fn new(gpu: &'g Gpu) -> Self {
+        let encoder = gpu.device().create_command_encoder(&Default::default());
+        let align = gpu.limits().min_uniform_buffer_offset_alignment.max(16) as u64;
+        Recorder {
+            gpu,
+            encoder,
+            keep: Vec::new(),
+            blocks: Vec::new(),
+            align,
+            timestamps: None,
+            labels: Vec::new(),
+            dispatches: 0,
+        }
+    }
+
+    /// Record GPU timestamps around up to `max_passes` dispatches, where the adapter can.
+    pub fn with_timing(mut self, max_passes: u32) -> Self {
+        if self.gpu.features().timestamp_query {
+            self.timestamps = Some(Timestamps::new(self.gpu, max_passes));
+        }
+        self
+    }
+
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
+    }
+
+    /// Number of dispatches recorded so far.
+    pub fn dispatch_count(&self) -> usize {
+        self.dispatches
+    }
+
+    /// Reserve an aligned slot for a parameter block: (block index, offset, size).
+    fn param_slot(&mut self, bytes: &[u8]) -> (usize, u64, u64) {
+        let size = (bytes.len() as u64).max(16).div_ceil(16) * 16;
+        let need_new = match self.blocks.last() {
+            Some((_, data)) => {
+                (data.len() as u64).div_ceil(self.align) * self.align + size > PARAM_BLOCK
+            }
+            None => true,
+        };
+        if need_new {
+            let buf = self.gpu.pool().get(
+                PARAM_BLOCK,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            );
+            self.blocks.push((buf, Vec::new()));
+        }
+        let align = self.align;
+        let index = self.blocks.len() - 1;
+        let data = &mut self.blocks[index].1;
+        let offset = (data.len() as u64).div_ceil(align) * align;
+        data.resize(offset as usize, 0);
+        data.extend_from_slice(bytes);
+        data.resize((offset + size) as usize, 0);
+        (index, offset, size)
+    }
+
+    /// Record one compute dispatch.
+    pub fn dispatch(&mut self, kernel: &Kernel, args: &[Arg], groups: [u32; 3]) -> Result<()> {
+        let pipeline = self.gpu.registry().pipeline(kernel)?;
+        let mut params = Vec::new();
+        for a in args {
+            match a {
+                Arg::T(t) | Arg::Uniform(t) => self.keep.push(t.pooled().clone()),
+                Arg::Params(p) => params.push(self.param_slot(p)),
+            }
+        }
+        let mut params = params.into_iter();
+        let entries: Vec<wgpu::BindGroupEntry> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let resource = match a {
+                    Arg::T(t) | Arg::Uniform(t) => {
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: t.buffer(),
+                            offset: 0,
+                            size: std::num::NonZeroU64::new(t.byte_len().max(4)),
+                        })
+                    }
+                    Arg::Params(_) => {
+                        let (block, offset, size) = params.next().expect("one slot per Params");
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: self.blocks[block].0.buffer(),
+                            offset,
+                            size: std::num::NonZeroU64::new(size),
+                        })
+                    }
+                };
+                wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource,
+                }
+            })
+            .collect();
+        let scope = self
+            .gpu
+            .device()
+            .push_error_scope(wgpu::ErrorFilter::Validation);
+        let bind_group = self
+            .gpu
+            .device()
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.entry),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!(
+                "binding {}::{}: {e}",
+                kernel.shader, kernel.entry
+            )));
+        }
+        let timestamp_writes = self
+            .timestamps
+            .as_ref()
+            .and_then(|t| t.writes(self.labels.len()));
+        {
+            let mut pass = self
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(kernel.entry),
+                    timestamp_writes,
+                });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        self.labels.push(kernel.entry);
+        self.dispatches += 1;
+        Ok(())
+    }
+
+    /// Copy all of `src` into `dst` (same byte length).
+    pub fn copy(&mut self, src: &Tensor, dst: &Tensor) -> Result<()> {
+        if src.byte_len() != dst.byte_len() {
+            return Err(Error::shape(format!("copy {src:?} -> {dst:?}")));
+        }
+        self.keep.push(src.pooled().clone());
+        self.keep.push(dst.pooled().clone());
+        self.encoder
+            .copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.byte_len());
+        Ok(())
+    }
+
+    /// Set every bit of `t` to zero.
+    pub fn zero(&mut self, t: &Tensor) {
+        self.keep.push(t.pooled().clone());
+        self.encoder.clear_buffer(t.buffer(), 0, Some(t.byte_len()));
+    }
+
+    fn finish(
+        mut self,
+    ) -> (
+        Vec<wgpu::CommandBuffer>,
+        Option<Timestamps>,
+        Vec<&'static str>,
+    ) {
+        for (buf, data) in &self.blocks {
+            self.gpu.queue().write_buffer(buf.buffer(), 0, data);
+        }
+        if let Some(t) = &self.timestamps {
+            t.resolve(&mut self.encoder, self.labels.len());
+        }
+        (vec![self.encoder.finish()], self.timestamps, self.labels)
+    }
+
+    /// Submit the recorded work (does not wait).
+    pub fn submit(self) {
+        let gpu = self.gpu;
+        let (cmds, _, _) = self.finish();
+        gpu.queue().submit(cmds);
+    }
+
+    /// Submit, wait, and time the work: GPU timestamps per dispatch where the adapter has
+    /// them, otherwise the wall time of submit + wait.
+    pub fn submit_timed(self) -> Result<PassTimes> {
+        let gpu = self.gpu;
+        let (cmds, ts, labels) = self.finish();
+        let start = Instant::now();
+        gpu.queue().submit(cmds);
+        gpu.wait()?;
+        let wall = start.elapsed().as_secs_f64();
+        match ts {
+            Some(ts) => ts.read(gpu, &labels, wall),
+            None => Ok(PassTimes::wall_only(wall)),
+        }
+    }
+}

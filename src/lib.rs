@@ -1,0 +1,13 @@
+//! pixembed: train and run fully quantized CNNs (1-bit weights, k-bit activations, pixel
+//! embedding in the first layer) on any GPU that wgpu reaches.
+//!
+//! Layers, from the bottom: [`gpu`] (runtime) <- [`ops`] (kernels) <- `nn` (layers,
+//! models) <- `train` / `infer` / `bench`. [`reference`] is the plain-Rust spec of every op.
+
+pub mod error;
+pub mod gpu;
+pub mod ops;
+pub mod reference;
+
+pub use error::{Error, Result};
+pub use reference::QuantSpec;

@@ -1,0 +1,5 @@
+//! Host side of each kernel family: shape checks, bindings, dispatch; forward and backward.
+//! No model knowledge lives here. Layouts: [`layout`].
+
+pub mod layout;
+pub mod quant;

@@ -1,0 +1,6 @@
+//! Plain-Rust CPU reference of every op: obvious loops, std only. This is the executable
+//! spec; every GPU kernel is tested against its twin here.
+
+pub mod quant;
+
+pub use quant::QuantSpec;

@@ -1,0 +1,131 @@
+//! The harness every GPU test uses: one shared device, seeded inputs, and comparisons
+//! against the reference that print the worst element on failure.
+#![allow(dead_code)]
+
+use pixembed::gpu::{AdapterRequest, Gpu};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::sync::OnceLock;
+
+/// The shared GPU, or `None` when PIXEMBED_SKIP_GPU_TESTS=1 was set on purpose.
+/// Without an adapter (and without the opt-out) this panics with the install hint, so a
+/// GPU test never passes silently without running.
+pub fn gpu() -> Option<&'static Gpu> {
+    static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+    GPU.get_or_init(|| {
+        if std::env::var("PIXEMBED_SKIP_GPU_TESTS").as_deref() == Ok("1") {
+            eprintln!("PIXEMBED_SKIP_GPU_TESTS=1: GPU tests are skipped");
+            return None;
+        }
+        match Gpu::new(&AdapterRequest::default()) {
+            Ok(g) => Some(g),
+            Err(e) => panic!(
+                "GPU tests need an adapter: {e}\n(set PIXEMBED_SKIP_GPU_TESTS=1 to skip them on purpose)"
+            ),
+        }
+    })
+    .as_ref()
+}
+
+/// `let gpu = gpu_or_skip!();` at the top of a GPU test.
+#[macro_export]
+macro_rules! gpu_or_skip {
+    () => {
+        match common::gpu() {
+            Some(g) => g,
+            None => {
+                eprintln!("skipped (PIXEMBED_SKIP_GPU_TESTS=1)");
+                return;
+            }
+        }
+    };
+}
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+pub fn rand_f32(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    let mut r = rng(seed);
+    (0..n).map(|_| r.random_range(lo..hi)).collect()
+}
+
+pub fn rand_u8(seed: u64, n: usize) -> Vec<u8> {
+    let mut r = rng(seed);
+    (0..n).map(|_| r.random::<u8>()).collect()
+}
+
+pub fn rand_u32(seed: u64, n: usize) -> Vec<u32> {
+    let mut r = rng(seed);
+    (0..n).map(|_| r.random::<u32>()).collect()
+}
+
+/// Exact comparison; on failure prints the first differing index and the count.
+pub fn assert_exact<T: PartialEq + std::fmt::Debug>(what: &str, got: &[T], want: &[T]) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs reference {}",
+        got.len(),
+        want.len()
+    );
+    let bad: Vec<usize> = (0..got.len()).filter(|&i| got[i] != want[i]).collect();
+    if let Some(&i) = bad.first() {
+        panic!(
+            "{what}: {} of {} elements differ; first at {i}: gpu {:?} vs reference {:?}",
+            bad.len(),
+            got.len(),
+            got[i],
+            want[i]
+        );
+    }
+}
+
+/// |got - want| <= atol + rtol * |want| everywhere; on failure prints the worst element.
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs reference {}",
+        got.len(),
+        want.len()
+    );
+    let mut worst = (0usize, 0.0f32);
+    let mut bad = 0usize;
+    for i in 0..got.len() {
+        let err = (got[i] - want[i]).abs();
+        let excess = err - (atol + rtol * want[i].abs());
+        if excess > 0.0 || got[i].is_nan() != want[i].is_nan() {
+            bad += 1;
+            if excess > worst.1 || worst.1 == 0.0 {
+                worst = (i, excess.max(f32::MIN_POSITIVE));
+            }
+        }
+    }
+    if bad > 0 {
+        let i = worst.0;
+        panic!(
+            "{what}: {bad} of {} elements outside atol {atol} rtol {rtol}; worst at {i}: gpu {} vs reference {} (diff {})",
+            got.len(),
+            got[i],
+            want[i],
+            (got[i] - want[i]).abs()
+        );
+    }
+}
+
+/// Central finite differences of a scalar function: df/dx_i ~ (f(x + e_i h) - f(x - e_i h)) / 2h,
+/// for the listed coordinates.
+pub fn finite_diff(f: impl Fn(&[f32]) -> f64, x: &[f32], h: f32, coords: &[usize]) -> Vec<f64> {
+    coords
+        .iter()
+        .map(|&i| {
+            let mut p = x.to_vec();
+            p[i] = x[i] + h;
+            let fp = f(&p);
+            p[i] = x[i] - h;
+            let fm = f(&p);
+            (fp - fm) / (2.0 * h as f64)
+        })
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! The runtime on the adapter: round trips, dispatch, pipeline cache, pool reuse, timing.
+
+mod common;
+
+use pixembed::gpu::{DType, Recorder, Tensor};
+use pixembed::ops;
+use pixembed::QuantSpec;
+
+#[test]
+fn round_trip_every_dtype_odd_lengths() {
+    let gpu = gpu_or_skip!();
+    for n in [1usize, 3, 5, 31, 257, 1001] {
+        let f = common::rand_f32(n as u64, n, -3.0, 3.0);
+        let t = Tensor::from_slice(gpu, &[n], &f).unwrap();
+        assert_eq!(t.to_vec::<f32>(gpu).unwrap(), f);
+        let i: Vec<i32> = common::rand_u32(n as u64, n)
+            .into_iter()
+            .map(|v| v as i32)
+            .collect();
+        let t = Tensor::from_slice(gpu, &[n], &i).unwrap();
+        assert_eq!(t.to_vec::<i32>(gpu).unwrap(), i);
+        let u = common::rand_u32(n as u64 + 7, n);
+        let t = Tensor::from_slice(gpu, &[n], &u).unwrap();
+        assert_eq!(t.dtype(), DType::Bits);
+        assert_eq!(t.to_vec::<u32>(gpu).unwrap(), u);
+        let b = common::rand_u8(n as u64, n);
+        let t = Tensor::from_slice(gpu, &[1, n], &b).unwrap();
+        assert_eq!(t.byte_len() % 4, 0);
+        assert_eq!(t.to_vec::<u8>(gpu).unwrap(), b);
+    }
+}
+
+#[test]
+fn shape_mismatch_is_an_error() {
+    let gpu = gpu_or_skip!();
+    let err = Tensor::from_slice(gpu, &[2, 3], &[1.0f32; 5]).unwrap_err();
+    assert!(err.to_string().contains("shape"), "{err}");
+    let t = Tensor::from_slice(gpu, &[4], &[1.0f32; 4]).unwrap();
+    assert!(t.to_vec::<i32>(gpu).is_err());
+    assert!(t.reshape(&[3]).is_err());
+    assert_eq!(t.reshape(&[2, 2]).unwrap().shape(), &[2, 2]);
+}
+
+#[test]
+fn too_large_tensor_is_a_clear_error() {
+    let gpu = gpu_or_skip!();
+    let n = (gpu.max_binding() / 4 + 1) as usize;
+    let err = Tensor::empty(gpu, DType::F32, &[n]).unwrap_err();
+    assert!(err.to_string().contains("adapter allows"), "{err}");
+}
+
+#[test]
+fn zeros_and_copy() {
+    let gpu = gpu_or_skip!();
+    let z = Tensor::zeros(gpu, DType::I32, &[77]).unwrap();
+    assert_eq!(z.to_vec::<i32>(gpu).unwrap(), vec![0; 77]);
+    let src = Tensor::from_slice(gpu, &[5], &[1i32, 2, 3, 4, 5]).unwrap();
+    let mut rec = Recorder::new(gpu);
+    let dst = Tensor::empty(gpu, DType::I32, &[5]).unwrap();
+    rec.copy(&src, &dst).unwrap();
+    rec.submit();
+    assert_eq!(dst.to_vec::<i32>(gpu).unwrap(), vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn dispatch_many_in_one_submit_and_pipeline_cache() {
+    let gpu = gpu_or_skip!();
+    let spec = QuantSpec::default();
+    let x = Tensor::from_slice(gpu, &[300], &common::rand_f32(1, 300, -1.0, 3.0)).unwrap();
+    let mut rec = Recorder::new(gpu);
+    let mut y = x.clone();
+    for _ in 0..5 {
+        y = ops::quant::forward(&mut rec, spec, &y).unwrap();
+    }
+    assert_eq!(rec.dispatch_count(), 5);
+    rec.submit();
+    let before = gpu.registry_pipeline_count();
+    let mut rec = Recorder::new(gpu);
+    ops::quant::forward(&mut rec, spec, &x).unwrap();
+    rec.submit();
+    assert_eq!(
+        gpu.registry_pipeline_count(),
+        before,
+        "pipeline was created again"
+    );
+    // codes of codes: a code c in 0..=3 maps to round(min(c, 2) * 1.5) = 0, 2, 3, 3 -> fixed points.
+    let got = y.to_vec::<f32>(gpu).unwrap();
+    assert!(
+        got.iter().all(|&c| c == 0.0 || c == 3.0 || c == 2.0),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn pool_reuses_buffers_across_steps() {
+    gpu_or_skip!();
+    // A device of its own: other tests allocate from the shared pool concurrently.
+    let own = pixembed::gpu::Gpu::new(&Default::default()).unwrap();
+    let gpu = &own;
+    let shape = [4099usize];
+    let data = vec![0.5f32; shape[0]];
+    let x = Tensor::from_slice(gpu, &shape, &data).unwrap();
+    let step = || {
+        let mut rec = Recorder::new(gpu);
+        let y = ops::quant::forward(&mut rec, QuantSpec::default(), &x).unwrap();
+        rec.submit();
+        y.to_vec::<f32>(gpu).unwrap()
+    };
+    step();
+    let after_first = gpu.pool().stats();
+    for _ in 0..5 {
+        assert_eq!(step(), vec![1.0; shape[0]]);
+    }
+    let after = gpu.pool().stats();
+    assert_eq!(
+        after.created, after_first.created,
+        "steady-state steps created buffers"
+    );
+    assert!(after.reused >= after_first.reused + 5);
+}
+
+#[test]
+fn timing_reports_gpu_or_wall_time() {
+    let gpu = gpu_or_skip!();
+    let x = Tensor::from_slice(gpu, &[1 << 16], &common::rand_f32(3, 1 << 16, -1.0, 3.0)).unwrap();
+    let mut rec = Recorder::new(gpu).with_timing(8);
+    for _ in 0..3 {
+        ops::quant::forward(&mut rec, QuantSpec::default(), &x).unwrap();
+    }
+    let t = rec.submit_timed().unwrap();
+    assert!(t.wall_s > 0.0);
+    if gpu.features().timestamp_query {
+        assert_eq!(t.passes.len(), 3);
+        assert!(t.gpu_s.unwrap() >= 0.0);
+        assert_eq!(t.source(), "gpu-timestamps");
+    } else {
+        assert_eq!(t.source(), "wall-clock");
+    }
+}
