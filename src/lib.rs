@@ -4,6 +4,7 @@
 //! Layers, from the bottom: [`gpu`] (runtime) <- [`ops`] (kernels) <- `nn` (layers,
 //! models) <- `train` / `infer` / `bench`. [`reference`] is the plain-Rust spec of every op.
 
+pub mod bench;
 pub mod error;
 pub mod gpu;
 pub mod ops;
