@@ -35,3 +35,13 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     if i >= p.n { return; }
     dx[i] = y[i] * ste_mask(x[i], p.max_v);
 }
+
+// Same bindings as backward, with y = gradient w.r.t. the codes:
+// dx = dcodes * scale * 1[0 < x < max]  (d code / dx = n / max on the open interval).
+@compute @workgroup_size(256)
+fn backward_codes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    let i = linear_index(wid, nwg, lid, 256u);
+    if i >= p.n { return; }
+    dx[i] = y[i] * p.scale * ste_mask(x[i], p.max_v);
+}

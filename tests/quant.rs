@@ -85,3 +85,23 @@ fn backward_matches_reference_and_finite_differences() {
         );
     }
 }
+
+#[test]
+fn backward_codes_matches_reference() {
+    let gpu = gpu_or_skip!();
+    let spec = QuantSpec::new(3, 1.5).unwrap();
+    let x = common::rand_f32(21, 301, -0.5, 2.0);
+    let g = common::rand_f32(22, 301, -1.0, 1.0);
+    let xt = Tensor::from_slice(gpu, &[301], &x).unwrap();
+    let gt = Tensor::from_slice(gpu, &[301], &g).unwrap();
+    let mut rec = Recorder::new(gpu);
+    let dx = ops::quant::backward_codes(&mut rec, spec, &xt, &gt).unwrap();
+    rec.submit();
+    common::assert_close(
+        "quant backward_codes",
+        &dx.to_vec::<f32>(gpu).unwrap(),
+        &r::quant_backward_codes(spec, &x, &g),
+        0.0,
+        1e-6,
+    );
+}

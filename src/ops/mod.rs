@@ -3,3 +3,4 @@
 
 pub mod layout;
 pub mod quant;
+pub mod shortcut;

@@ -60,3 +60,28 @@ pub fn backward(
     )?;
     Ok(dx)
 }
+
+/// STE backward from the gradient w.r.t. the codes: the surrogate of code(x) is
+/// clip(x, 0, max) * scale, so dx = dcodes * scale * 1[0 < x < max].
+pub fn backward_codes(
+    rec: &mut Recorder,
+    spec: QuantSpec,
+    x: &Tensor,
+    dcodes: &Tensor,
+) -> Result<Tensor> {
+    dcodes.expect("quant upstream gradient", DType::F32, x.shape())?;
+    let dx = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
+    let p = params(spec, x.numel());
+    let groups = grid_for(rec.gpu(), x.numel(), 256);
+    rec.dispatch(
+        &Kernel::new("quant", "backward_codes"),
+        &[
+            Arg::Params(bytemuck::bytes_of(&p)),
+            Arg::T(x),
+            Arg::T(dcodes),
+            Arg::T(&dx),
+        ],
+        groups,
+    )?;
+    Ok(dx)
+}

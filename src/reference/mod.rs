@@ -3,5 +3,6 @@
 
 pub mod pack;
 pub mod quant;
+pub mod shortcut;
 
 pub use quant::QuantSpec;

@@ -76,3 +76,11 @@ pub fn quant_backward(spec: QuantSpec, x: &[f32], dvalue: &[f32]) -> Vec<f32> {
         .map(|(&v, &g)| g * spec.ste_mask(v))
         .collect()
 }
+
+/// STE backward from the gradient w.r.t. codes: dx = dcodes * scale * 1[0 < x < max].
+pub fn quant_backward_codes(spec: QuantSpec, x: &[f32], dcodes: &[f32]) -> Vec<f32> {
+    x.iter()
+        .zip(dcodes)
+        .map(|(&v, &g)| g * spec.scale() * spec.ste_mask(v))
+        .collect()
+}
