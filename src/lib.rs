@@ -7,8 +7,10 @@
 pub mod bench;
 pub mod error;
 pub mod gpu;
+pub mod nn;
 pub mod ops;
 pub mod reference;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use reference::QuantSpec;

@@ -1,8 +1,12 @@
 //! The `pixembed` command line: parse, call the library, print.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use pixembed::data::{self, Format};
 use pixembed::gpu::{self, AdapterRequest, Gpu};
+use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +47,10 @@ impl DeviceArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model (defaults: Fashion-MNIST, ResNet-20 with a pixel-embedding first layer)
+    Train(Box<TrainArgs>),
+    /// Evaluate a checkpoint on a dataset's test split
+    Eval(EvalArgs),
     /// List adapters, show the selected one, its features and limits
     Info {
         /// Print JSON
@@ -62,7 +70,234 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { json } => info(&cli.device, json),
+        Command::Train(args) => train(&cli.device, &args),
+        Command::Eval(args) => eval(&cli.device, &args),
     }
+}
+
+/// Where the data comes from (train and eval).
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Dataset path: CIFAR-10/100 binary folder, image folder (ROOT/{train,test}/CLASS/*),
+    /// or IDX folder. Default: Fashion-MNIST from the Debian package, else the bundled sample
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Dataset format
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    dataset: Format,
+    /// Use the first N training images
+    #[arg(long)]
+    limit_train: Option<usize>,
+    /// Use the first N test images
+    #[arg(long)]
+    limit_test: Option<usize>,
+    /// Resize image-folder images to HxW (shorter side, then centre crop), e.g. 64x64
+    #[arg(long, value_parser = parse_hw)]
+    resize: Option<(u32, u32)>,
+}
+
+fn parse_hw(s: &str) -> std::result::Result<(u32, u32), String> {
+    let (h, w) = s.split_once(['x', 'X']).ok_or("expected HxW, e.g. 64x64")?;
+    let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("{v:?} is not a number"));
+    Ok((p(h)?, p(w)?))
+}
+
+impl DataArgs {
+    fn load(&self) -> Result<data::Splits> {
+        let (path, format) = match &self.data {
+            Some(p) => (p.clone(), self.dataset),
+            None => data::default_dataset()?,
+        };
+        let opts = data::LoadOptions {
+            limit_train: self.limit_train,
+            limit_test: self.limit_test,
+            resize: self.resize,
+            ..Default::default()
+        };
+        data::load(&path, format, &opts).with_context(|| format!("loading {}", path.display()))
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Architecture
+    #[arg(long, value_enum, default_value_t = Arch::Resnet)]
+    model: Arch,
+    /// ResNet depth (6n+2)
+    #[arg(long, default_value_t = 20)]
+    depth: usize,
+    /// Base width (channels of the first stage)
+    #[arg(long, default_value_t = 16)]
+    width: usize,
+    /// Activation bits of the body
+    #[arg(long, default_value_t = 2)]
+    act_bits: u32,
+    /// Activation clip maximum
+    #[arg(long, default_value_t = 2.0)]
+    act_max: f32,
+    /// First-layer variant
+    #[arg(long, value_enum, default_value_t = FirstLayer::Embed)]
+    first_layer: FirstLayer,
+    /// Embedding dimension D (also the thermometer's levels)
+    #[arg(long, default_value_t = 10)]
+    embed_dim: usize,
+    /// Bits of the embedded values (also the naive variant's input bits)
+    #[arg(long, default_value_t = 2)]
+    embed_bits: u32,
+    /// One table for all input channels, or one per channel
+    #[arg(long, value_enum, default_value_t = TableKind::PerChannel)]
+    embed_table: TableKind,
+    /// Last-layer variant (binary: fully quantized)
+    #[arg(long, value_enum, default_value_t = LastLayer::Binary)]
+    last_layer: LastLayer,
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
+    optimizer: OptimizerKind,
+    /// Learning rate (peak, after warm-up)
+    #[arg(long, default_value_t = 0.002)]
+    lr: f32,
+    /// SGD momentum
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
+    /// Weight decay (float weights only)
+    #[arg(long, default_value_t = 5e-4)]
+    weight_decay: f32,
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    schedule: Schedule,
+    /// Warm-up epochs (fractional allowed)
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f32,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Disable random crop and flip
+    #[arg(long)]
+    no_augment: bool,
+    /// Directory for checkpoint, config, metrics.jsonl and curves.png
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory (or checkpoint file) with its own settings
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// One JSON object per epoch on stdout, then a summary object
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Checkpoint file or run directory
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
+    let gpu = Gpu::new(&dev.request())?;
+    let splits = a.data.load()?;
+    let (tr, te) = (&splits.train, &splits.test);
+    let mut trainer = match &a.resume {
+        Some(dir) => Trainer::resume(&gpu, dir).with_context(|| format!("resuming from {}", dir.display()))?,
+        None => {
+            let model = ModelConfig {
+                arch: a.model,
+                depth: a.depth,
+                width: a.width,
+                act_bits: a.act_bits,
+                act_max: a.act_max,
+                first_layer: a.first_layer,
+                embed_dim: a.embed_dim,
+                embed_bits: a.embed_bits,
+                embed_table: a.embed_table,
+                last_layer: a.last_layer,
+                input: [tr.h, tr.w, tr.c],
+                classes: tr.classes.len(),
+                class_names: tr.classes.clone(),
+            };
+            let cfg = TrainConfig {
+                epochs: a.epochs,
+                batch: a.batch,
+                lr: a.lr,
+                optimizer: a.optimizer,
+                momentum: a.momentum,
+                weight_decay: a.weight_decay,
+                schedule: a.schedule,
+                warmup_epochs: a.warmup,
+                seed: a.seed,
+                augment: !a.no_augment,
+                limit_train: a.data.limit_train,
+                limit_test: a.data.limit_test,
+                log_every: 20,
+            };
+            Trainer::new(&gpu, &model, &cfg)?
+        }
+    };
+    let out = a.out.clone().or_else(|| a.resume.as_ref().map(|r| if r.is_dir() { r.clone() } else { r.parent().map(PathBuf::from).unwrap_or_default() }));
+    let params = trainer.model.parameter_count();
+    if !a.json {
+        println!(
+            "pixembed train: {} ({} train / {} test images, {}x{}x{}, {} classes) on {}",
+            splits.name, tr.n, te.n, tr.h, tr.w, tr.c, tr.classes.len(), gpu.summary().name
+        );
+        let m = &trainer.model.cfg;
+        println!(
+            "model: {:?} depth {} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
+            m.arch, m.depth, m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
+        );
+    }
+    let opts = RunOptions { out, progress: !a.json };
+    let json = a.json;
+    let summary = trainer.run(tr, te, &opts, |m| {
+        if json {
+            let v = serde_json::json!({
+                "epoch": m.epoch, "train_loss": m.train_loss, "train_top1": m.train_top1,
+                "test_top1": m.test_top1, "test_top5": m.test_top5,
+                "images_per_sec": m.images_per_sec, "seconds": m.seconds,
+            });
+            println!("{v}");
+        } else {
+            println!(
+                "epoch {:>3}: loss {:.4}  train top-1 {:.2}%  test top-1 {:.2}%  top-5 {:.2}%  {:.0} img/s  {:.1}s",
+                m.epoch, m.train_loss, 100.0 * m.train_top1, 100.0 * m.test_top1, 100.0 * m.test_top5, m.images_per_sec, m.seconds
+            );
+        }
+    })?;
+    if json {
+        println!("{}", serde_json::json!({ "summary": summary }));
+    } else {
+        println!(
+            "test accuracy: top-1 {:.2}%  top-5 {:.2}%  ({} epochs, {:.0} img/s, {:.1}s)",
+            100.0 * summary.final_test_top1, 100.0 * summary.final_test_top5, summary.epochs, summary.images_per_sec, summary.seconds
+        );
+        if let Some(o) = &summary.out {
+            println!("saved to {}", o.display());
+        }
+    }
+    Ok(())
+}
+
+fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
+    let gpu = Gpu::new(&dev.request())?;
+    let loaded = checkpoint::load(&a.model)?;
+    let mut model = Model::new(&gpu, &loaded.model, 0)?;
+    loaded.restore(&gpu, &mut model)?;
+    let splits = a.data.load()?;
+    let (top1, top5) = pixembed::train::evaluate(&gpu, &mut model, &splits.test, a.batch)?;
+    if a.json {
+        println!("{}", serde_json::json!({ "top1": top1, "top5": top5, "n": splits.test.n }));
+    } else {
+        println!("{}: top-1 {:.2}%  top-5 {:.2}%  on {} test images", a.model.display(), 100.0 * top1, 100.0 * top5, splits.test.n);
+    }
+    Ok(())
 }
 
 fn info(dev: &DeviceArgs, json: bool) -> Result<()> {

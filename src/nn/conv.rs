@@ -1,0 +1,116 @@
+//! Convolution layers of the training graph.
+//!
+//! A binary conv binarizes its latent weights (sign, +1 for w >= 0) and convolves them with
+//! integer codes: acc = sum codes * sign(w), an exact integer in f32 below 2^24, identical to
+//! the packed popcount kernel of the integer engine. The per-channel weight scale is left out:
+//! the batch-norm that follows absorbs any positive per-channel scale.
+//! Backward (straight-through): dcodes = conv_bwd_data(dacc, sign(w));
+//! dsign = conv_bwd_weight(codes, dacc); dw = dsign * 1[|w| <= 1].
+
+use super::param::{kaiming_uniform, latent_uniform, Param, ParamKind};
+use crate::error::Result;
+use crate::gpu::{Gpu, Recorder, Tensor};
+use crate::ops::layout::ConvGeom;
+use crate::ops::{binarize, conv};
+use rand::Rng;
+
+/// Kernel size, stride, padding, channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    pub c: usize,
+    pub o: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl ConvSpec {
+    pub fn same(c: usize, o: usize, k: usize, stride: usize) -> Self {
+        ConvSpec { c, o, k, stride, pad: k / 2 }
+    }
+    pub fn geom(&self, x: &[usize]) -> ConvGeom {
+        ConvGeom {
+            n: x[0],
+            h: x[1],
+            w: x[2],
+            c: self.c,
+            o: self.o,
+            kh: self.k,
+            kw: self.k,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [self.o, self.k, self.k, self.c]
+    }
+}
+
+struct Saved {
+    x: Tensor,
+    w_eff: Tensor,
+    geom: ConvGeom,
+}
+
+/// A convolution with binary (sign) weights, or float weights for the float first layer.
+pub struct ConvLayer {
+    pub spec: ConvSpec,
+    pub w: Param,
+    pub binary: bool,
+    /// Whether backward computes the input gradient (false for a layer fed by data).
+    pub needs_dx: bool,
+    saved: Option<Saved>,
+}
+
+impl ConvLayer {
+    pub fn new(gpu: &Gpu, name: &str, spec: ConvSpec, binary: bool, rng: &mut impl Rng) -> Result<Self> {
+        let shape = spec.weight_shape();
+        let n: usize = shape.iter().product();
+        let (kind, data) = if binary {
+            (ParamKind::Latent, latent_uniform(rng, n))
+        } else {
+            (ParamKind::Weight, kaiming_uniform(rng, spec.k * spec.k * spec.c, n))
+        };
+        Ok(ConvLayer {
+            spec,
+            w: Param::new(gpu, &format!("{name}.weight"), kind, &shape, &data)?,
+            binary,
+            needs_dx: true,
+            saved: None,
+        })
+    }
+
+    /// The weights the convolution uses: sign(w) for binary layers, w for float ones.
+    pub fn effective_weight(&self, rec: &mut Recorder) -> Result<Tensor> {
+        if self.binary {
+            Ok(binarize::forward(rec, &self.w.value, true)?.0)
+        } else {
+            Ok(self.w.value.clone())
+        }
+    }
+
+    pub fn forward(&mut self, rec: &mut Recorder, x: &Tensor, train: bool) -> Result<Tensor> {
+        let geom = self.spec.geom(x.shape());
+        geom.check()?;
+        let w_eff = self.effective_weight(rec)?;
+        let y = conv::forward(rec, &geom, x, &w_eff)?;
+        self.saved = train.then(|| Saved { x: x.clone(), w_eff, geom });
+        Ok(y)
+    }
+
+    /// Sets the weight gradient; returns the input gradient when `needs_dx`.
+    pub fn backward(&mut self, rec: &mut Recorder, dy: &Tensor) -> Result<Option<Tensor>> {
+        let s = self.saved.take().ok_or_else(|| crate::Error::Invalid("conv backward before forward".into()))?;
+        let dw_eff = conv::backward_weight(rec, &s.geom, &s.x, dy)?;
+        self.w.grad = Some(if self.binary { binarize::backward(rec, &self.w.value, &dw_eff)? } else { dw_eff });
+        if self.needs_dx {
+            Ok(Some(conv::backward_data(rec, &s.geom, dy, &s.w_eff)?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub fn visit(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.w);
+    }
+}

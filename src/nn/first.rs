@@ -1,0 +1,122 @@
+//! The first layer: an input encoding of the u8 pixels followed by conv -> BN -> quantizer.
+//! Every variant ends in the same k-bit codes, so the rest of the network is identical.
+
+use super::config::{FirstLayer as Kind, ModelConfig, TableKind};
+use super::conv::{ConvLayer, ConvSpec};
+use super::norm::{BatchNorm, ConvBnAct, QuantAct};
+use super::param::{Param, ParamKind};
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Recorder, Tensor};
+use crate::ops::{elementwise, embed, encode};
+use rand::Rng;
+
+/// Per-channel normalisation of the float baseline: (v / 255 - 0.5) / 0.25.
+pub const FLOAT_MEAN: f32 = 0.5;
+pub const FLOAT_STD: f32 = 0.25;
+
+pub struct FirstLayer {
+    pub kind: Kind,
+    pub cfg: ModelConfig,
+    /// The embedding table [T, 256, D] (embed only).
+    pub table: Option<Param>,
+    pub unit: ConvBnAct,
+    saved_pixels: Option<Tensor>,
+}
+
+/// Channels the encoding produces from C input channels.
+pub fn encoded_channels(cfg: &ModelConfig) -> usize {
+    let c = cfg.input[2];
+    match cfg.first_layer {
+        Kind::Float | Kind::Int8 | Kind::Naive => c,
+        Kind::Bitplane => 8 * c,
+        Kind::Thermometer | Kind::Embed => c * cfg.embed_dim,
+    }
+}
+
+/// Initial table: E[v][d] = max * (v / 255 + u_d), u_d ~ U(-0.5, 0.5): D ramps with shifted
+/// offsets, so the quantized table starts as D staggered low-bit views of the pixel value.
+pub fn init_table(rng: &mut impl Rng, tables: usize, dim: usize, max: f32) -> Vec<f32> {
+    let mut t = vec![0.0f32; tables * 256 * dim];
+    for tb in 0..tables {
+        let offs: Vec<f32> = (0..dim).map(|_| rng.random_range(-0.5f32..0.5)).collect();
+        for v in 0..256 {
+            for d in 0..dim {
+                t[(tb * 256 + v) * dim + d] = max * (v as f32 / 255.0 + offs[d]);
+            }
+        }
+    }
+    t
+}
+
+impl FirstLayer {
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, out: usize, k: usize, stride: usize, rng: &mut impl Rng) -> Result<Self> {
+        let kind = cfg.first_layer;
+        let cin = encoded_channels(cfg);
+        let mut conv = ConvLayer::new(gpu, "first.conv", ConvSpec::same(cin, out, k, stride), kind != Kind::Float, rng)?;
+        conv.needs_dx = kind == Kind::Embed;
+        let table = if kind == Kind::Embed {
+            let tables = match cfg.embed_table {
+                TableKind::Shared => 1,
+                TableKind::PerChannel => cfg.input[2],
+            };
+            let data = init_table(rng, tables, cfg.embed_dim, cfg.act_max);
+            Some(Param::new(gpu, "first.table", ParamKind::Table, &[tables, 256, cfg.embed_dim], &data)?)
+        } else {
+            None
+        };
+        Ok(FirstLayer {
+            kind,
+            cfg: cfg.clone(),
+            table,
+            unit: ConvBnAct {
+                conv,
+                bn: BatchNorm::new(gpu, "first.bn", out)?,
+                act: QuantAct::new(cfg.act()),
+            },
+            saved_pixels: None,
+        })
+    }
+
+    /// The encoded input the first convolution sees.
+    pub fn encode(&self, rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
+        let c = self.cfg.input[2];
+        match self.kind {
+            Kind::Float => encode::normalize(rec, pixels, &vec![FLOAT_MEAN; c], &vec![FLOAT_STD; c]),
+            Kind::Int8 => encode::to_f32(rec, pixels),
+            Kind::Naive => encode::naive(rec, pixels, self.cfg.embed_bits),
+            Kind::Bitplane => encode::bitplane(rec, pixels),
+            Kind::Thermometer => encode::thermometer(rec, pixels, self.cfg.embed_dim),
+            Kind::Embed => {
+                let table = self.table.as_ref().ok_or_else(|| Error::Invalid("embed without table".into()))?;
+                embed::forward(rec, self.cfg.embed_spec(), &table.value, pixels)
+            }
+        }
+    }
+
+    pub fn forward(&mut self, rec: &mut Recorder, pixels: &Tensor, train: bool) -> Result<Tensor> {
+        let x = self.encode(rec, pixels)?;
+        if train && self.kind == Kind::Embed {
+            self.saved_pixels = Some(pixels.clone());
+        }
+        self.unit.forward(rec, &x, train)
+    }
+
+    pub fn backward(&mut self, rec: &mut Recorder, dcodes: &Tensor) -> Result<()> {
+        let dx = self.unit.backward(rec, dcodes)?;
+        if let (Some(table), Some(dcode_in)) = (self.table.as_mut(), dx) {
+            let pixels = self.saved_pixels.take().ok_or_else(|| Error::Invalid("embed backward before forward".into()))?;
+            // value = code * step, so dL/dvalue = dL/dcode * scale (scale = n / max).
+            let spec = self.cfg.embed_spec();
+            let dvalue = elementwise::scale(rec, &dcode_in, spec.scale())?;
+            table.grad = Some(embed::backward(rec, spec, &table.value, &pixels, &dvalue)?);
+        }
+        Ok(())
+    }
+
+    pub fn visit(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        if let Some(t) = self.table.as_mut() {
+            f(t);
+        }
+        self.unit.visit(f);
+    }
+}

@@ -1,0 +1,147 @@
+//! Model builders (ResNet, ResNet-18, VGG-small) and the whole-network forward/backward.
+
+use super::blocks::{BasicBlock, MaxPool};
+use super::config::{Arch, ModelConfig};
+use super::first::FirstLayer;
+use super::head::Head;
+use super::norm::{BatchNorm, ConvBnAct, QuantAct};
+use super::param::Param;
+use super::conv::{ConvLayer, ConvSpec};
+use crate::error::{Error, Result};
+use crate::gpu::{DType, Gpu, Recorder, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub enum BodyLayer {
+    Block(BasicBlock),
+    Plain(ConvBnAct),
+    Pool(MaxPool),
+}
+
+pub struct Model {
+    pub cfg: ModelConfig,
+    pub first: FirstLayer,
+    pub body: Vec<BodyLayer>,
+    pub head: Head,
+}
+
+fn plain(gpu: &Gpu, name: &str, c: usize, o: usize, cfg: &ModelConfig, rng: &mut ChaCha8Rng) -> Result<BodyLayer> {
+    Ok(BodyLayer::Plain(ConvBnAct {
+        conv: ConvLayer::new(gpu, &format!("{name}.conv"), ConvSpec::same(c, o, 3, 1), true, rng)?,
+        bn: BatchNorm::new(gpu, &format!("{name}.bn"), o)?,
+        act: QuantAct::new(cfg.act()),
+    }))
+}
+
+impl Model {
+    /// Build a freshly initialised model; the same seed gives the same weights.
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Self> {
+        cfg.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_a11_u64);
+        let w = cfg.width;
+        let spec = cfg.act();
+        let mut body = Vec::new();
+        let (first, last_c) = match cfg.arch {
+            Arch::Resnet => {
+                let first = FirstLayer::new(gpu, cfg, w, 3, 1, &mut rng)?;
+                let n = (cfg.depth - 2) / 6;
+                let mut c = w;
+                for (stage, o) in [w, 2 * w, 4 * w].into_iter().enumerate() {
+                    for b in 0..n {
+                        let stride = if stage > 0 && b == 0 { 2 } else { 1 };
+                        let name = format!("stage{}.block{b}", stage + 1);
+                        body.push(BodyLayer::Block(BasicBlock::new(gpu, &name, c, o, stride, spec, &mut rng)?));
+                        c = o;
+                    }
+                }
+                (first, c)
+            }
+            Arch::Resnet18 => {
+                let first = FirstLayer::new(gpu, cfg, w, 7, 2, &mut rng)?;
+                body.push(BodyLayer::Pool(MaxPool::default()));
+                let mut c = w;
+                for (stage, o) in [w, 2 * w, 4 * w, 8 * w].into_iter().enumerate() {
+                    for b in 0..2 {
+                        let stride = if stage > 0 && b == 0 { 2 } else { 1 };
+                        let name = format!("stage{}.block{b}", stage + 1);
+                        body.push(BodyLayer::Block(BasicBlock::new(gpu, &name, c, o, stride, spec, &mut rng)?));
+                        c = o;
+                    }
+                }
+                (first, c)
+            }
+            Arch::VggSmall => {
+                let first = FirstLayer::new(gpu, cfg, w, 3, 1, &mut rng)?;
+                body.push(plain(gpu, "layer1", w, w, cfg, &mut rng)?);
+                body.push(BodyLayer::Pool(MaxPool::default()));
+                body.push(plain(gpu, "layer2", w, 2 * w, cfg, &mut rng)?);
+                body.push(plain(gpu, "layer3", 2 * w, 2 * w, cfg, &mut rng)?);
+                body.push(BodyLayer::Pool(MaxPool::default()));
+                body.push(plain(gpu, "layer4", 2 * w, 4 * w, cfg, &mut rng)?);
+                body.push(plain(gpu, "layer5", 4 * w, 4 * w, cfg, &mut rng)?);
+                body.push(BodyLayer::Pool(MaxPool::default()));
+                (first, 4 * w)
+            }
+        };
+        let head = Head::new(gpu, cfg.last_layer, last_c, cfg.classes, &mut rng)?;
+        Ok(Model { cfg: cfg.clone(), first, body, head })
+    }
+
+    /// Pixels U8 [N,H,W,C] -> logits f32 [N,K]. `train` uses batch statistics and saves
+    /// what the backward pass needs.
+    pub fn forward(&mut self, rec: &mut Recorder, pixels: &Tensor, train: bool) -> Result<Tensor> {
+        let [h, w, c] = self.cfg.input;
+        let s = pixels.shape();
+        if pixels.dtype() != DType::U8 || s.len() != 4 || s[1..] != [h, w, c] {
+            return Err(Error::shape(format!(
+                "model expects u8 pixels [N,{h},{w},{c}], got {pixels:?}"
+            )));
+        }
+        let mut x = self.first.forward(rec, pixels, train)?;
+        for layer in &mut self.body {
+            x = match layer {
+                BodyLayer::Block(b) => b.forward(rec, &x, train)?,
+                BodyLayer::Plain(p) => p.forward(rec, &x, train)?,
+                BodyLayer::Pool(p) => p.forward(rec, &x, train)?,
+            };
+        }
+        self.head.forward(rec, &x, train)
+    }
+
+    /// Backward from dL/dlogits; sets every trainable parameter's gradient.
+    pub fn backward(&mut self, rec: &mut Recorder, dlogits: &Tensor) -> Result<()> {
+        let mut d = self.head.backward(rec, dlogits)?;
+        for layer in self.body.iter_mut().rev() {
+            d = match layer {
+                BodyLayer::Block(b) => b.backward(rec, &d)?,
+                BodyLayer::Plain(p) => p.backward(rec, &d)?.ok_or_else(|| Error::Invalid("missing dx".into()))?,
+                BodyLayer::Pool(p) => p.backward(rec, &d)?,
+            };
+        }
+        self.first.backward(rec, &d)
+    }
+
+    /// Every parameter and buffer, in a fixed order (the checkpoint order).
+    pub fn visit(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.first.visit(f);
+        for layer in &mut self.body {
+            match layer {
+                BodyLayer::Block(b) => b.visit(f),
+                BodyLayer::Plain(p) => p.visit(f),
+                BodyLayer::Pool(_) => {}
+            }
+        }
+        self.head.visit(f);
+    }
+
+    /// Number of trainable scalars.
+    pub fn parameter_count(&mut self) -> usize {
+        let mut n = 0;
+        self.visit(&mut |p| {
+            if p.trainable() {
+                n += p.value.numel();
+            }
+        });
+        n
+    }
+}

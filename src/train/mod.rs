@@ -1,0 +1,11 @@
+//! Training: the loop, optimizers, learning-rate schedules, metrics and checkpoints.
+
+pub mod checkpoint;
+pub mod config;
+pub mod metrics;
+pub mod optimizer;
+pub mod plot;
+pub mod trainer;
+
+pub use config::{OptimizerKind, Schedule, TrainConfig};
+pub use trainer::{evaluate, RunOptions, Summary, Trainer};
