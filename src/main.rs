@@ -98,7 +98,11 @@ struct DataArgs {
 
 fn parse_hw(s: &str) -> std::result::Result<(u32, u32), String> {
     let (h, w) = s.split_once(['x', 'X']).ok_or("expected HxW, e.g. 64x64")?;
-    let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("{v:?} is not a number"));
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{v:?} is not a number"))
+    };
     Ok((p(h)?, p(w)?))
 }
 
@@ -206,7 +210,8 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
     let splits = a.data.load()?;
     let (tr, te) = (&splits.train, &splits.test);
     let mut trainer = match &a.resume {
-        Some(dir) => Trainer::resume(&gpu, dir).with_context(|| format!("resuming from {}", dir.display()))?,
+        Some(dir) => Trainer::resume(&gpu, dir)
+            .with_context(|| format!("resuming from {}", dir.display()))?,
         None => {
             let model = ModelConfig {
                 arch: a.model,
@@ -241,12 +246,27 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             Trainer::new(&gpu, &model, &cfg)?
         }
     };
-    let out = a.out.clone().or_else(|| a.resume.as_ref().map(|r| if r.is_dir() { r.clone() } else { r.parent().map(PathBuf::from).unwrap_or_default() }));
+    let out = a.out.clone().or_else(|| {
+        a.resume.as_ref().map(|r| {
+            if r.is_dir() {
+                r.clone()
+            } else {
+                r.parent().map(PathBuf::from).unwrap_or_default()
+            }
+        })
+    });
     let params = trainer.model.parameter_count();
     if !a.json {
         println!(
             "pixembed train: {} ({} train / {} test images, {}x{}x{}, {} classes) on {}",
-            splits.name, tr.n, te.n, tr.h, tr.w, tr.c, tr.classes.len(), gpu.summary().name
+            splits.name,
+            tr.n,
+            te.n,
+            tr.h,
+            tr.w,
+            tr.c,
+            tr.classes.len(),
+            gpu.summary().name
         );
         let m = &trainer.model.cfg;
         println!(
@@ -254,7 +274,11 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             m.arch, m.depth, m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
         );
     }
-    let opts = RunOptions { out, progress: !a.json };
+    let opts = RunOptions {
+        out,
+        progress: !a.json,
+        stop_after: None,
+    };
     let json = a.json;
     let summary = trainer.run(tr, te, &opts, |m| {
         if json {
@@ -276,7 +300,11 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
     } else {
         println!(
             "test accuracy: top-1 {:.2}%  top-5 {:.2}%  ({} epochs, {:.0} img/s, {:.1}s)",
-            100.0 * summary.final_test_top1, 100.0 * summary.final_test_top5, summary.epochs, summary.images_per_sec, summary.seconds
+            100.0 * summary.final_test_top1,
+            100.0 * summary.final_test_top5,
+            summary.epochs,
+            summary.images_per_sec,
+            summary.seconds
         );
         if let Some(o) = &summary.out {
             println!("saved to {}", o.display());
@@ -293,9 +321,18 @@ fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
     let splits = a.data.load()?;
     let (top1, top5) = pixembed::train::evaluate(&gpu, &mut model, &splits.test, a.batch)?;
     if a.json {
-        println!("{}", serde_json::json!({ "top1": top1, "top5": top5, "n": splits.test.n }));
+        println!(
+            "{}",
+            serde_json::json!({ "top1": top1, "top5": top5, "n": splits.test.n })
+        );
     } else {
-        println!("{}: top-1 {:.2}%  top-5 {:.2}%  on {} test images", a.model.display(), 100.0 * top1, 100.0 * top5, splits.test.n);
+        println!(
+            "{}: top-1 {:.2}%  top-5 {:.2}%  on {} test images",
+            a.model.display(),
+            100.0 * top1,
+            100.0 * top5,
+            splits.test.n
+        );
     }
     Ok(())
 }

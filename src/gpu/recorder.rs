@@ -204,14 +204,24 @@ impl<'g> Recorder<'g> {
 
     /// Copy `words` u32 words from `src` at word `src_word` to `dst` at word `dst_word`
     /// (any dtypes: a raw copy of 4-byte elements).
-    pub fn copy_words(&mut self, src: &Tensor, src_word: usize, dst: &Tensor, dst_word: usize, words: usize) -> Result<()> {
+    pub fn copy_words(
+        &mut self,
+        src: &Tensor,
+        src_word: usize,
+        dst: &Tensor,
+        dst_word: usize,
+        words: usize,
+    ) -> Result<()> {
         let (so, d_o, len) = (src_word as u64 * 4, dst_word as u64 * 4, words as u64 * 4);
         if so + len > src.byte_len() || d_o + len > dst.byte_len() {
-            return Err(Error::shape(format!("copy of {words} words out of range: {src:?} -> {dst:?}")));
+            return Err(Error::shape(format!(
+                "copy of {words} words out of range: {src:?} -> {dst:?}"
+            )));
         }
         self.keep.push(src.pooled().clone());
         self.keep.push(dst.pooled().clone());
-        self.encoder.copy_buffer_to_buffer(src.buffer(), so, dst.buffer(), d_o, len);
+        self.encoder
+            .copy_buffer_to_buffer(src.buffer(), so, dst.buffer(), d_o, len);
         Ok(())
     }
 

@@ -23,14 +23,34 @@ pub struct BasicBlock {
 }
 
 impl BasicBlock {
-    pub fn new(gpu: &Gpu, name: &str, c: usize, o: usize, stride: usize, spec: QuantSpec, rng: &mut impl Rng) -> Result<Self> {
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        c: usize,
+        o: usize,
+        stride: usize,
+        spec: QuantSpec,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         Ok(BasicBlock {
             unit1: ConvBnAct {
-                conv: ConvLayer::new(gpu, &format!("{name}.conv1"), ConvSpec::same(c, o, 3, stride), true, rng)?,
+                conv: ConvLayer::new(
+                    gpu,
+                    &format!("{name}.conv1"),
+                    ConvSpec::same(c, o, 3, stride),
+                    true,
+                    rng,
+                )?,
                 bn: BatchNorm::new(gpu, &format!("{name}.bn1"), o)?,
                 act: QuantAct::new(spec),
             },
-            conv2: ConvLayer::new(gpu, &format!("{name}.conv2"), ConvSpec::same(o, o, 3, 1), true, rng)?,
+            conv2: ConvLayer::new(
+                gpu,
+                &format!("{name}.conv2"),
+                ConvSpec::same(o, o, 3, 1),
+                true,
+                rng,
+            )?,
             bn2: BatchNorm::new(gpu, &format!("{name}.bn2"), o)?,
             act2: QuantAct::new(spec),
             stride,
@@ -50,12 +70,21 @@ impl BasicBlock {
     }
 
     pub fn backward(&mut self, rec: &mut Recorder, dout: &Tensor) -> Result<Tensor> {
-        let x_shape = self.saved_x.take().ok_or_else(|| Error::Invalid("block backward before forward".into()))?;
+        let x_shape = self
+            .saved_x
+            .take()
+            .ok_or_else(|| Error::Invalid("block backward before forward".into()))?;
         let ds = self.act2.backward(rec, dout)?;
         let dx_short = shortcut::backward(rec, &ds, &x_shape, self.stride, self.act2.spec.step())?;
         let da2 = self.bn2.backward(rec, &ds)?;
-        let dh = self.conv2.backward(rec, &da2)?.ok_or_else(|| Error::Invalid("conv2 without dx".into()))?;
-        let dx = self.unit1.backward(rec, &dh)?.ok_or_else(|| Error::Invalid("conv1 without dx".into()))?;
+        let dh = self
+            .conv2
+            .backward(rec, &da2)?
+            .ok_or_else(|| Error::Invalid("conv2 without dx".into()))?;
+        let dx = self
+            .unit1
+            .backward(rec, &dh)?
+            .ok_or_else(|| Error::Invalid("conv1 without dx".into()))?;
         elementwise::add(rec, &dx, &dx_short)
     }
 
@@ -81,7 +110,10 @@ impl MaxPool {
         Ok(y)
     }
     pub fn backward(&mut self, rec: &mut Recorder, dy: &Tensor) -> Result<Tensor> {
-        let (argmax, shape) = self.saved.take().ok_or_else(|| Error::Invalid("pool backward before forward".into()))?;
+        let (argmax, shape) = self
+            .saved
+            .take()
+            .ok_or_else(|| Error::Invalid("pool backward before forward".into()))?;
         pool::max_backward(rec, dy, &argmax, &shape)
     }
 }

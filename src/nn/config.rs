@@ -70,11 +70,17 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     pub fn act(&self) -> QuantSpec {
-        QuantSpec { bits: self.act_bits, max: self.act_max }
+        QuantSpec {
+            bits: self.act_bits,
+            max: self.act_max,
+        }
     }
     /// The quantizer of the embedding table (and the naive input's bit width).
     pub fn embed_spec(&self) -> QuantSpec {
-        QuantSpec { bits: self.embed_bits, max: self.act_max }
+        QuantSpec {
+            bits: self.embed_bits,
+            max: self.act_max,
+        }
     }
 
     /// Check the configuration before any GPU work.
@@ -83,17 +89,25 @@ impl ModelConfig {
         QuantSpec::new(self.act_bits, self.act_max).map_err(crate::Error::Invalid)?;
         QuantSpec::new(self.embed_bits, self.act_max).map_err(crate::Error::Invalid)?;
         if self.arch == Arch::Resnet && (self.depth < 8 || (self.depth - 2) % 6 != 0) {
-            return bad(format!("--depth for resnet must be 6n+2 (8, 14, 20, 32, 44, 56, ...), got {}", self.depth));
+            return bad(format!(
+                "--depth for resnet must be 6n+2 (8, 14, 20, 32, 44, 56, ...), got {}",
+                self.depth
+            ));
         }
         if self.width == 0 || self.width > 1024 {
             return bad(format!("--width must be in 1..=1024, got {}", self.width));
         }
         if self.embed_dim == 0 || self.embed_dim > 64 {
-            return bad(format!("--embed-dim must be in 1..=64, got {}", self.embed_dim));
+            return bad(format!(
+                "--embed-dim must be in 1..=64, got {}",
+                self.embed_dim
+            ));
         }
         let [h, w, c] = self.input;
         if h < 8 || w < 8 || !(c == 1 || c == 3) {
-            return bad(format!("input must be at least 8x8 with 1 or 3 channels, got {h}x{w}x{c}"));
+            return bad(format!(
+                "input must be at least 8x8 with 1 or 3 channels, got {h}x{w}x{c}"
+            ));
         }
         if self.classes < 2 {
             return bad(format!("need at least 2 classes, got {}", self.classes));

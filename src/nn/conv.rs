@@ -26,7 +26,13 @@ pub struct ConvSpec {
 
 impl ConvSpec {
     pub fn same(c: usize, o: usize, k: usize, stride: usize) -> Self {
-        ConvSpec { c, o, k, stride, pad: k / 2 }
+        ConvSpec {
+            c,
+            o,
+            k,
+            stride,
+            pad: k / 2,
+        }
     }
     pub fn geom(&self, x: &[usize]) -> ConvGeom {
         ConvGeom {
@@ -63,13 +69,22 @@ pub struct ConvLayer {
 }
 
 impl ConvLayer {
-    pub fn new(gpu: &Gpu, name: &str, spec: ConvSpec, binary: bool, rng: &mut impl Rng) -> Result<Self> {
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        spec: ConvSpec,
+        binary: bool,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         let shape = spec.weight_shape();
         let n: usize = shape.iter().product();
         let (kind, data) = if binary {
             (ParamKind::Latent, latent_uniform(rng, n))
         } else {
-            (ParamKind::Weight, kaiming_uniform(rng, spec.k * spec.k * spec.c, n))
+            (
+                ParamKind::Weight,
+                kaiming_uniform(rng, spec.k * spec.k * spec.c, n),
+            )
         };
         Ok(ConvLayer {
             spec,
@@ -94,15 +109,26 @@ impl ConvLayer {
         geom.check()?;
         let w_eff = self.effective_weight(rec)?;
         let y = conv::forward(rec, &geom, x, &w_eff)?;
-        self.saved = train.then(|| Saved { x: x.clone(), w_eff, geom });
+        self.saved = train.then(|| Saved {
+            x: x.clone(),
+            w_eff,
+            geom,
+        });
         Ok(y)
     }
 
     /// Sets the weight gradient; returns the input gradient when `needs_dx`.
     pub fn backward(&mut self, rec: &mut Recorder, dy: &Tensor) -> Result<Option<Tensor>> {
-        let s = self.saved.take().ok_or_else(|| crate::Error::Invalid("conv backward before forward".into()))?;
+        let s = self
+            .saved
+            .take()
+            .ok_or_else(|| crate::Error::Invalid("conv backward before forward".into()))?;
         let dw_eff = conv::backward_weight(rec, &s.geom, &s.x, dy)?;
-        self.w.grad = Some(if self.binary { binarize::backward(rec, &self.w.value, &dw_eff)? } else { dw_eff });
+        self.w.grad = Some(if self.binary {
+            binarize::backward(rec, &self.w.value, &dw_eff)?
+        } else {
+            dw_eff
+        });
         if self.needs_dx {
             Ok(Some(conv::backward_data(rec, &s.geom, dy, &s.w_eff)?))
         } else {

@@ -49,10 +49,23 @@ pub fn init_table(rng: &mut impl Rng, tables: usize, dim: usize, max: f32) -> Ve
 }
 
 impl FirstLayer {
-    pub fn new(gpu: &Gpu, cfg: &ModelConfig, out: usize, k: usize, stride: usize, rng: &mut impl Rng) -> Result<Self> {
+    pub fn new(
+        gpu: &Gpu,
+        cfg: &ModelConfig,
+        out: usize,
+        k: usize,
+        stride: usize,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         let kind = cfg.first_layer;
         let cin = encoded_channels(cfg);
-        let mut conv = ConvLayer::new(gpu, "first.conv", ConvSpec::same(cin, out, k, stride), kind != Kind::Float, rng)?;
+        let mut conv = ConvLayer::new(
+            gpu,
+            "first.conv",
+            ConvSpec::same(cin, out, k, stride),
+            kind != Kind::Float,
+            rng,
+        )?;
         conv.needs_dx = kind == Kind::Embed;
         let table = if kind == Kind::Embed {
             let tables = match cfg.embed_table {
@@ -60,7 +73,13 @@ impl FirstLayer {
                 TableKind::PerChannel => cfg.input[2],
             };
             let data = init_table(rng, tables, cfg.embed_dim, cfg.act_max);
-            Some(Param::new(gpu, "first.table", ParamKind::Table, &[tables, 256, cfg.embed_dim], &data)?)
+            Some(Param::new(
+                gpu,
+                "first.table",
+                ParamKind::Table,
+                &[tables, 256, cfg.embed_dim],
+                &data,
+            )?)
         } else {
             None
         };
@@ -81,13 +100,18 @@ impl FirstLayer {
     pub fn encode(&self, rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
         let c = self.cfg.input[2];
         match self.kind {
-            Kind::Float => encode::normalize(rec, pixels, &vec![FLOAT_MEAN; c], &vec![FLOAT_STD; c]),
+            Kind::Float => {
+                encode::normalize(rec, pixels, &vec![FLOAT_MEAN; c], &vec![FLOAT_STD; c])
+            }
             Kind::Int8 => encode::to_f32(rec, pixels),
             Kind::Naive => encode::naive(rec, pixels, self.cfg.embed_bits),
             Kind::Bitplane => encode::bitplane(rec, pixels),
             Kind::Thermometer => encode::thermometer(rec, pixels, self.cfg.embed_dim),
             Kind::Embed => {
-                let table = self.table.as_ref().ok_or_else(|| Error::Invalid("embed without table".into()))?;
+                let table = self
+                    .table
+                    .as_ref()
+                    .ok_or_else(|| Error::Invalid("embed without table".into()))?;
                 embed::forward(rec, self.cfg.embed_spec(), &table.value, pixels)
             }
         }
@@ -104,7 +128,10 @@ impl FirstLayer {
     pub fn backward(&mut self, rec: &mut Recorder, dcodes: &Tensor) -> Result<()> {
         let dx = self.unit.backward(rec, dcodes)?;
         if let (Some(table), Some(dcode_in)) = (self.table.as_mut(), dx) {
-            let pixels = self.saved_pixels.take().ok_or_else(|| Error::Invalid("embed backward before forward".into()))?;
+            let pixels = self
+                .saved_pixels
+                .take()
+                .ok_or_else(|| Error::Invalid("embed backward before forward".into()))?;
             // value = code * step, so dL/dvalue = dL/dcode * scale (scale = n / max).
             let spec = self.cfg.embed_spec();
             let dvalue = elementwise::scale(rec, &dcode_in, spec.scale())?;

@@ -19,19 +19,43 @@ pub struct Head {
 }
 
 impl Head {
-    pub fn new(gpu: &Gpu, kind: LastLayer, c: usize, classes: usize, rng: &mut impl Rng) -> Result<Self> {
+    pub fn new(
+        gpu: &Gpu,
+        kind: LastLayer,
+        c: usize,
+        classes: usize,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         let n = classes * c;
         Ok(match kind {
             LastLayer::Float => Head {
                 kind,
-                w: Param::new(gpu, "head.weight", ParamKind::Weight, &[classes, c], &kaiming_uniform(rng, c, n))?,
-                bias: Some(Param::new(gpu, "head.bias", ParamKind::Norm, &[classes], &vec![0.0; classes])?),
+                w: Param::new(
+                    gpu,
+                    "head.weight",
+                    ParamKind::Weight,
+                    &[classes, c],
+                    &kaiming_uniform(rng, c, n),
+                )?,
+                bias: Some(Param::new(
+                    gpu,
+                    "head.bias",
+                    ParamKind::Norm,
+                    &[classes],
+                    &vec![0.0; classes],
+                )?),
                 bn: None,
                 saved: None,
             },
             LastLayer::Binary => Head {
                 kind,
-                w: Param::new(gpu, "head.weight", ParamKind::Latent, &[classes, c], &latent_uniform(rng, n))?,
+                w: Param::new(
+                    gpu,
+                    "head.weight",
+                    ParamKind::Latent,
+                    &[classes, c],
+                    &latent_uniform(rng, n),
+                )?,
                 bias: None,
                 bn: Some(BatchNorm::new(gpu, "head.bn", classes)?),
                 saved: None,
@@ -59,7 +83,10 @@ impl Head {
 
     /// Returns the gradient w.r.t. the input codes.
     pub fn backward(&mut self, rec: &mut Recorder, dlogits: &Tensor) -> Result<Tensor> {
-        let (shape, pooled, w_eff) = self.saved.take().ok_or_else(|| Error::Invalid("head backward before forward".into()))?;
+        let (shape, pooled, w_eff) = self
+            .saved
+            .take()
+            .ok_or_else(|| Error::Invalid("head backward before forward".into()))?;
         let dz = match self.bn.as_mut() {
             Some(bn) => bn.backward(rec, dlogits)?,
             None => dlogits.clone(),

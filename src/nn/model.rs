@@ -2,11 +2,11 @@
 
 use super::blocks::{BasicBlock, MaxPool};
 use super::config::{Arch, ModelConfig};
+use super::conv::{ConvLayer, ConvSpec};
 use super::first::FirstLayer;
 use super::head::Head;
 use super::norm::{BatchNorm, ConvBnAct, QuantAct};
 use super::param::Param;
-use super::conv::{ConvLayer, ConvSpec};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use rand::SeedableRng;
@@ -25,9 +25,22 @@ pub struct Model {
     pub head: Head,
 }
 
-fn plain(gpu: &Gpu, name: &str, c: usize, o: usize, cfg: &ModelConfig, rng: &mut ChaCha8Rng) -> Result<BodyLayer> {
+fn plain(
+    gpu: &Gpu,
+    name: &str,
+    c: usize,
+    o: usize,
+    cfg: &ModelConfig,
+    rng: &mut ChaCha8Rng,
+) -> Result<BodyLayer> {
     Ok(BodyLayer::Plain(ConvBnAct {
-        conv: ConvLayer::new(gpu, &format!("{name}.conv"), ConvSpec::same(c, o, 3, 1), true, rng)?,
+        conv: ConvLayer::new(
+            gpu,
+            &format!("{name}.conv"),
+            ConvSpec::same(c, o, 3, 1),
+            true,
+            rng,
+        )?,
         bn: BatchNorm::new(gpu, &format!("{name}.bn"), o)?,
         act: QuantAct::new(cfg.act()),
     }))
@@ -50,7 +63,9 @@ impl Model {
                     for b in 0..n {
                         let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                         let name = format!("stage{}.block{b}", stage + 1);
-                        body.push(BodyLayer::Block(BasicBlock::new(gpu, &name, c, o, stride, spec, &mut rng)?));
+                        body.push(BodyLayer::Block(BasicBlock::new(
+                            gpu, &name, c, o, stride, spec, &mut rng,
+                        )?));
                         c = o;
                     }
                 }
@@ -64,7 +79,9 @@ impl Model {
                     for b in 0..2 {
                         let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                         let name = format!("stage{}.block{b}", stage + 1);
-                        body.push(BodyLayer::Block(BasicBlock::new(gpu, &name, c, o, stride, spec, &mut rng)?));
+                        body.push(BodyLayer::Block(BasicBlock::new(
+                            gpu, &name, c, o, stride, spec, &mut rng,
+                        )?));
                         c = o;
                     }
                 }
@@ -84,7 +101,12 @@ impl Model {
             }
         };
         let head = Head::new(gpu, cfg.last_layer, last_c, cfg.classes, &mut rng)?;
-        Ok(Model { cfg: cfg.clone(), first, body, head })
+        Ok(Model {
+            cfg: cfg.clone(),
+            first,
+            body,
+            head,
+        })
     }
 
     /// Pixels U8 [N,H,W,C] -> logits f32 [N,K]. `train` uses batch statistics and saves
@@ -114,7 +136,9 @@ impl Model {
         for layer in self.body.iter_mut().rev() {
             d = match layer {
                 BodyLayer::Block(b) => b.backward(rec, &d)?,
-                BodyLayer::Plain(p) => p.backward(rec, &d)?.ok_or_else(|| Error::Invalid("missing dx".into()))?,
+                BodyLayer::Plain(p) => p
+                    .backward(rec, &d)?
+                    .ok_or_else(|| Error::Invalid("missing dx".into()))?,
                 BodyLayer::Pool(p) => p.backward(rec, &d)?,
             };
         }

@@ -22,10 +22,34 @@ pub struct BatchNorm {
 impl BatchNorm {
     pub fn new(gpu: &Gpu, name: &str, c: usize) -> Result<Self> {
         Ok(BatchNorm {
-            gamma: Param::new(gpu, &format!("{name}.gamma"), ParamKind::Norm, &[c], &vec![1.0; c])?,
-            beta: Param::new(gpu, &format!("{name}.beta"), ParamKind::Norm, &[c], &vec![0.0; c])?,
-            mean: Param::new(gpu, &format!("{name}.running_mean"), ParamKind::Stat, &[c], &vec![0.0; c])?,
-            var: Param::new(gpu, &format!("{name}.running_var"), ParamKind::Stat, &[c], &vec![1.0; c])?,
+            gamma: Param::new(
+                gpu,
+                &format!("{name}.gamma"),
+                ParamKind::Norm,
+                &[c],
+                &vec![1.0; c],
+            )?,
+            beta: Param::new(
+                gpu,
+                &format!("{name}.beta"),
+                ParamKind::Norm,
+                &[c],
+                &vec![0.0; c],
+            )?,
+            mean: Param::new(
+                gpu,
+                &format!("{name}.running_mean"),
+                ParamKind::Stat,
+                &[c],
+                &vec![0.0; c],
+            )?,
+            var: Param::new(
+                gpu,
+                &format!("{name}.running_var"),
+                ParamKind::Stat,
+                &[c],
+                &vec![1.0; c],
+            )?,
             saved: None,
         })
     }
@@ -44,12 +68,23 @@ impl BatchNorm {
             self.saved = Some((x.clone(), saved));
             Ok(y)
         } else {
-            bn::forward_infer(rec, x, &self.gamma.value, &self.beta.value, &self.mean.value, &self.var.value, BN_EPS)
+            bn::forward_infer(
+                rec,
+                x,
+                &self.gamma.value,
+                &self.beta.value,
+                &self.mean.value,
+                &self.var.value,
+                BN_EPS,
+            )
         }
     }
 
     pub fn backward(&mut self, rec: &mut Recorder, dy: &Tensor) -> Result<Tensor> {
-        let (x, saved) = self.saved.take().ok_or_else(|| Error::Invalid("bn backward before forward".into()))?;
+        let (x, saved) = self
+            .saved
+            .take()
+            .ok_or_else(|| Error::Invalid("bn backward before forward".into()))?;
         let (dx, dgamma, dbeta) = bn::backward(rec, &x, dy, &self.gamma.value, &saved)?;
         self.gamma.grad = Some(dgamma);
         self.beta.grad = Some(dbeta);
@@ -81,7 +116,10 @@ impl QuantAct {
         quant::forward(rec, self.spec, x)
     }
     pub fn backward(&mut self, rec: &mut Recorder, dcodes: &Tensor) -> Result<Tensor> {
-        let x = self.saved.take().ok_or_else(|| Error::Invalid("quant backward before forward".into()))?;
+        let x = self
+            .saved
+            .take()
+            .ok_or_else(|| Error::Invalid("quant backward before forward".into()))?;
         quant::backward_codes(rec, self.spec, &x, dcodes)
     }
 }

@@ -30,7 +30,13 @@ pub struct Param {
 }
 
 impl Param {
-    pub fn new(gpu: &Gpu, name: &str, kind: ParamKind, shape: &[usize], data: &[f32]) -> Result<Self> {
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        kind: ParamKind,
+        shape: &[usize],
+        data: &[f32],
+    ) -> Result<Self> {
         Ok(Param {
             name: name.to_string(),
             kind,

@@ -2,5 +2,7 @@
 //! No model knowledge lives here. Layouts: [`layout`].
 
 pub mod layout;
+pub mod lut;
 pub mod quant;
+pub mod residual_threshold;
 pub mod shortcut;

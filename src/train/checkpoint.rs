@@ -27,7 +27,10 @@ pub struct Progress {
 }
 
 fn bad(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Checkpoint { path: path.to_path_buf(), msg: msg.into() }
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }
 
 /// Write `bytes` to `path` atomically (temp file + fsync + rename).
@@ -46,7 +49,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Save the model, optimizer state and progress to `dir/checkpoint.safetensors`.
-pub fn save(gpu: &Gpu, dir: &Path, model: &mut Model, train: &TrainConfig, progress: &Progress) -> Result<PathBuf> {
+pub fn save(
+    gpu: &Gpu,
+    dir: &Path,
+    model: &mut Model,
+    train: &TrainConfig,
+    progress: &Progress,
+) -> Result<PathBuf> {
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     let mut err = None;
     model.visit(&mut |p| {
@@ -72,8 +81,14 @@ pub fn save(gpu: &Gpu, dir: &Path, model: &mut Model, train: &TrainConfig, progr
     let meta: HashMap<String, String> = [
         ("format", FORMAT.to_string()),
         ("version", VERSION.to_string()),
-        ("model_config", serde_json::to_string(&model.cfg).expect("config serializes")),
-        ("train_config", serde_json::to_string(train).expect("config serializes")),
+        (
+            "model_config",
+            serde_json::to_string(&model.cfg).expect("config serializes"),
+        ),
+        (
+            "train_config",
+            serde_json::to_string(train).expect("config serializes"),
+        ),
         ("epoch", progress.epoch.to_string()),
         ("step", progress.step.to_string()),
     ]
@@ -112,33 +127,73 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad(&path, format!("not a readable safetensors file ({e})")))?;
     let meta = meta.metadata().clone().unwrap_or_default();
-    let get = |k: &str| meta.get(k).ok_or_else(|| bad(&path, format!("metadata has no {k:?}")));
+    let get = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| bad(&path, format!("metadata has no {k:?}")))
+    };
     if get("format")? != FORMAT {
-        return Err(bad(&path, format!("not a pixembed checkpoint (format {:?})", get("format")?)));
+        return Err(bad(
+            &path,
+            format!("not a pixembed checkpoint (format {:?})", get("format")?),
+        ));
     }
     if get("version")? != VERSION {
-        return Err(bad(&path, format!("checkpoint version {} is not supported (this build reads {VERSION})", get("version")?)));
+        return Err(bad(
+            &path,
+            format!(
+                "checkpoint version {} is not supported (this build reads {VERSION})",
+                get("version")?
+            ),
+        ));
     }
-    let model: ModelConfig = serde_json::from_str(get("model_config")?).map_err(|e| bad(&path, format!("model_config: {e}")))?;
-    let train: TrainConfig = serde_json::from_str(get("train_config")?).map_err(|e| bad(&path, format!("train_config: {e}")))?;
-    let epoch = get("epoch")?.parse().map_err(|_| bad(&path, "epoch is not a number"))?;
-    let step = get("step")?.parse().map_err(|_| bad(&path, "step is not a number"))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(&path, format!("corrupt tensor data ({e})")))?;
+    let model: ModelConfig = serde_json::from_str(get("model_config")?)
+        .map_err(|e| bad(&path, format!("model_config: {e}")))?;
+    let train: TrainConfig = serde_json::from_str(get("train_config")?)
+        .map_err(|e| bad(&path, format!("train_config: {e}")))?;
+    let epoch = get("epoch")?
+        .parse()
+        .map_err(|_| bad(&path, "epoch is not a number"))?;
+    let step = get("step")?
+        .parse()
+        .map_err(|_| bad(&path, "step is not a number"))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(&path, format!("corrupt tensor data ({e})")))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(bad(&path, format!("tensor {name} is {:?}, expected F32", view.dtype())));
+            return Err(bad(
+                &path,
+                format!("tensor {name} is {:?}, expected F32", view.dtype()),
+            ));
         }
-        let data: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         if data.iter().any(|v| !v.is_finite()) {
-            return Err(bad(&path, format!("tensor {name} holds NaN or infinite values")));
+            return Err(bad(
+                &path,
+                format!("tensor {name} holds NaN or infinite values"),
+            ));
         }
         tensors.insert(name, (view.shape().to_vec(), data));
     }
-    Ok(Loaded { path, model, train, progress: Progress { epoch, step }, tensors })
+    Ok(Loaded {
+        path,
+        model,
+        train,
+        progress: Progress { epoch, step },
+        tensors,
+    })
 }
 
 impl Loaded {
+    /// Every stored tensor by name: (shape, values).
+    pub fn tensor_map(&self) -> &HashMap<String, (Vec<usize>, Vec<f32>)> {
+        &self.tensors
+    }
+
     /// Copy the stored values into a model built from `self.model` (checks every name and
     /// shape). Optimizer state is restored when present.
     pub fn restore(&self, gpu: &Gpu, model: &mut Model) -> Result<()> {
@@ -154,7 +209,10 @@ impl Loaded {
                         used += 1;
                         Tensor::from_slice(gpu, shape, data).map(Some)
                     }
-                    Some((s, _)) => Err(bad(&self.path, format!("{name} has shape {s:?}, the model needs {shape:?}"))),
+                    Some((s, _)) => Err(bad(
+                        &self.path,
+                        format!("{name} has shape {s:?}, the model needs {shape:?}"),
+                    )),
                     None => Ok(None),
                 }
             };
@@ -185,7 +243,13 @@ impl Loaded {
             return Err(e);
         }
         if used != self.tensors.len() {
-            return Err(bad(&self.path, format!("{} tensors do not belong to this model", self.tensors.len() - used)));
+            return Err(bad(
+                &self.path,
+                format!(
+                    "{} tensors do not belong to this model",
+                    self.tensors.len() - used
+                ),
+            ));
         }
         Ok(())
     }

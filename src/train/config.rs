@@ -49,7 +49,14 @@ impl TrainConfig {
         match self.schedule {
             Schedule::Cosine => self.lr * 0.5 * (1.0 + (std::f32::consts::PI * p).cos()),
             Schedule::Step => {
-                self.lr * if p >= 0.75 { 0.01 } else if p >= 0.5 { 0.1 } else { 1.0 }
+                self.lr
+                    * if p >= 0.75 {
+                        0.01
+                    } else if p >= 0.5 {
+                        0.1
+                    } else {
+                        1.0
+                    }
             }
             Schedule::Constant => self.lr,
         }

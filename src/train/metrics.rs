@@ -16,7 +16,9 @@ pub struct EpochMetrics {
 
 /// Read metrics.jsonl (lines that fail to parse are skipped with a warning).
 pub fn read_jsonl(path: &std::path::Path) -> Vec<EpochMetrics> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .filter_map(|l| match serde_json::from_str(l) {
@@ -31,5 +33,8 @@ pub fn read_jsonl(path: &std::path::Path) -> Vec<EpochMetrics> {
 
 /// metrics.jsonl content for a history.
 pub fn to_jsonl(history: &[EpochMetrics]) -> String {
-    history.iter().map(|m| serde_json::to_string(m).expect("metrics serialize") + "\n").collect()
+    history
+        .iter()
+        .map(|m| serde_json::to_string(m).expect("metrics serialize") + "\n")
+        .collect()
 }

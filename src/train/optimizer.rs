@@ -12,7 +12,13 @@ pub const ADAM_BETA2: f32 = 0.999;
 pub const ADAM_EPS: f32 = 1e-8;
 
 /// One optimizer step (the `step`-th, 1-based) at learning rate `lr`.
-pub fn apply(rec: &mut Recorder, model: &mut Model, cfg: &TrainConfig, step: u64, lr: f32) -> Result<()> {
+pub fn apply(
+    rec: &mut Recorder,
+    model: &mut Model,
+    cfg: &TrainConfig,
+    step: u64,
+    lr: f32,
+) -> Result<()> {
     let gpu = rec.gpu().clone();
     let mut result = Ok(());
     model.visit(&mut |p| {
@@ -36,9 +42,29 @@ pub fn apply(rec: &mut Recorder, model: &mut Model, cfg: &TrainConfig, step: u64
             }
         }
         result = match cfg.optimizer {
-            OptimizerKind::Sgd => optim::sgd(rec, &p.value, &grad, &p.state[0], lr, cfg.momentum, wd, clip),
+            OptimizerKind::Sgd => optim::sgd(
+                rec,
+                &p.value,
+                &grad,
+                &p.state[0],
+                lr,
+                cfg.momentum,
+                wd,
+                clip,
+            ),
             OptimizerKind::Adam => optim::adam(
-                rec, &p.value, &grad, &p.state[0], &p.state[1], step as u32, lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, wd, clip,
+                rec,
+                &p.value,
+                &grad,
+                &p.state[0],
+                &p.state[1],
+                step as u32,
+                lr,
+                ADAM_BETA1,
+                ADAM_BETA2,
+                ADAM_EPS,
+                wd,
+                clip,
             ),
         };
     });

@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Stop once this many epochs are complete (a time-boxed run; resume continues it).
+    pub stop_after: Option<usize>,
 }
 
 /// The outcome of a run.
@@ -53,7 +55,13 @@ impl<'a> Trainer<'a> {
     pub fn new(gpu: &'a Gpu, model_cfg: &ModelConfig, cfg: &TrainConfig) -> Result<Self> {
         cfg.validate()?;
         let model = Model::new(gpu, model_cfg, cfg.seed)?;
-        Ok(Trainer { gpu, model, cfg: cfg.clone(), progress: Progress { epoch: 0, step: 0 }, history: Vec::new() })
+        Ok(Trainer {
+            gpu,
+            model,
+            cfg: cfg.clone(),
+            progress: Progress { epoch: 0, step: 0 },
+            history: Vec::new(),
+        })
     }
 
     /// Continue a run from its checkpoint (file or run directory) with its own configuration.
@@ -61,10 +69,20 @@ impl<'a> Trainer<'a> {
         let loaded = checkpoint::load(path)?;
         let mut model = Model::new(gpu, &loaded.model, loaded.train.seed)?;
         loaded.restore(gpu, &mut model)?;
-        let dir = loaded.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = loaded
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let mut history = metrics::read_jsonl(&dir.join("metrics.jsonl"));
         history.retain(|m| m.epoch <= loaded.progress.epoch);
-        Ok(Trainer { gpu, model, cfg: loaded.train.clone(), progress: loaded.progress.clone(), history })
+        Ok(Trainer {
+            gpu,
+            model,
+            cfg: loaded.train.clone(),
+            progress: loaded.progress.clone(),
+            history,
+        })
     }
 
     fn steps_per_epoch(&self, n: usize) -> usize {
@@ -72,7 +90,11 @@ impl<'a> Trainer<'a> {
     }
 
     /// One epoch of training; returns (mean loss, top-1 accuracy, images/s, seconds).
-    fn train_epoch(&mut self, train: &Dataset, bar: &indicatif::ProgressBar) -> Result<(f64, f64, f64, f64)> {
+    fn train_epoch(
+        &mut self,
+        train: &Dataset,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<(f64, f64, f64, f64)> {
         let gpu = self.gpu;
         let epoch = self.progress.epoch;
         let batcher = Batcher::new(train, self.cfg.batch, self.cfg.seed, self.cfg.augment);
@@ -84,7 +106,11 @@ impl<'a> Trainer<'a> {
         for (i, batch) in batcher.epoch(epoch).enumerate() {
             let t = (epoch as f32) + i as f32 / steps as f32;
             let lr = self.cfg.lr_at(t);
-            let pixels = Tensor::from_slice(gpu, &[batch.len, shape[0], shape[1], shape[2]], &batch.images)?;
+            let pixels = Tensor::from_slice(
+                gpu,
+                &[batch.len, shape[0], shape[1], shape[2]],
+                &batch.images,
+            )?;
             let labels = Tensor::from_slice(gpu, &[batch.len], &batch.labels)?;
             let mut rec = Recorder::new(gpu);
             let logits = self.model.forward(&mut rec, &pixels, true)?;
@@ -103,7 +129,10 @@ impl<'a> Trainer<'a> {
                 check_finite(&words[..done * LOG_WORDS], epoch)?;
                 let ips = images as f64 / start.elapsed().as_secs_f64();
                 bar.set_position(done as u64);
-                bar.set_message(format!("loss {l:.3}  top1 {:.1}%  {ips:.0} img/s", 100.0 * c1 / images as f64));
+                bar.set_message(format!(
+                    "loss {l:.3}  top1 {:.1}%  {ips:.0} img/s",
+                    100.0 * c1 / images as f64
+                ));
             }
         }
         gpu.wait()?;
@@ -111,7 +140,12 @@ impl<'a> Trainer<'a> {
         let words = log.to_vec::<u32>(gpu)?;
         check_finite(&words[..done * LOG_WORDS], epoch)?;
         let (loss, correct) = log_stats(&words[..done * LOG_WORDS]);
-        Ok((loss, correct / images.max(1) as f64, images as f64 / seconds, seconds))
+        Ok((
+            loss,
+            correct / images.max(1) as f64,
+            images as f64 / seconds,
+            seconds,
+        ))
     }
 
     /// Top-1 and top-5 accuracy of the training graph (running BN statistics) on `data`.
@@ -132,12 +166,15 @@ impl<'a> Trainer<'a> {
         if let Some(dir) = &opts.out {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             let cfg = serde_json::json!({ "model": self.model.cfg, "train": self.cfg });
-            checkpoint::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(&cfg).expect("json").as_bytes())?;
+            checkpoint::write_atomic(
+                &dir.join("config.json"),
+                serde_json::to_string_pretty(&cfg).expect("json").as_bytes(),
+            )?;
         }
         let run_start = Instant::now();
         let mut total_images = 0.0;
         let mut total_train_s = 0.0;
-        while self.progress.epoch < self.cfg.epochs {
+        while self.progress.epoch < self.cfg.epochs.min(opts.stop_after.unwrap_or(usize::MAX)) {
             let steps = self.steps_per_epoch(train.n) as u64;
             let bar = if opts.progress {
                 indicatif::ProgressBar::new(steps).with_style(
@@ -171,7 +208,10 @@ impl<'a> Trainer<'a> {
             self.history.push(m.clone());
             if let Some(dir) = &opts.out {
                 checkpoint::save(self.gpu, dir, &mut self.model, &self.cfg, &self.progress)?;
-                checkpoint::write_atomic(&dir.join("metrics.jsonl"), metrics::to_jsonl(&self.history).as_bytes())?;
+                checkpoint::write_atomic(
+                    &dir.join("metrics.jsonl"),
+                    metrics::to_jsonl(&self.history).as_bytes(),
+                )?;
                 if let Err(e) = super::plot::write_curves(&dir.join("curves.png"), &self.history) {
                     log::warn!("could not draw curves.png: {e}");
                 }
@@ -184,7 +224,11 @@ impl<'a> Trainer<'a> {
             final_test_top1: last.map_or(0.0, |m| m.test_top1),
             final_test_top5: last.map_or(0.0, |m| m.test_top5),
             best_test_top1: self.history.iter().map(|m| m.test_top1).fold(0.0, f64::max),
-            images_per_sec: if total_train_s > 0.0 { total_images / total_train_s } else { 0.0 },
+            images_per_sec: if total_train_s > 0.0 {
+                total_images / total_train_s
+            } else {
+                0.0
+            },
             seconds: run_start.elapsed().as_secs_f64(),
             parameters: self.model.parameter_count(),
             adapter: self.gpu.summary().name.clone(),
@@ -222,7 +266,10 @@ fn check_data(cfg: &ModelConfig, d: &Dataset) -> Result<()> {
         )));
     }
     if let Some(&l) = d.labels.iter().find(|&&l| l as usize >= cfg.classes) {
-        return Err(Error::Invalid(format!("label {l} is outside the model's {} classes", cfg.classes)));
+        return Err(Error::Invalid(format!(
+            "label {l} is outside the model's {} classes",
+            cfg.classes
+        )));
     }
     Ok(())
 }

@@ -1,0 +1,247 @@
+//! End-to-end training on generated data: it learns, a resumed run equals an uninterrupted
+//! one, a NaN loss stops training and keeps the last good checkpoint, and bad checkpoints
+//! are refused with clear errors.
+
+mod common;
+
+use pixembed::data::Dataset;
+use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
+use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
+use pixembed::Error;
+use rand::Rng;
+
+/// Images whose class is which quadrant is brightest (plus noise): learnable in a few steps.
+fn quadrant_data(seed: u64, n: usize, h: usize, c: usize) -> Dataset {
+    let mut rng = common::rng(seed);
+    let mut images = vec![0u8; n * h * h * c];
+    let mut labels = vec![0u32; n];
+    for i in 0..n {
+        let label = rng.random_range(0..4u32);
+        labels[i] = label;
+        for y in 0..h {
+            for x in 0..h {
+                let q = (y >= h / 2) as u32 * 2 + (x >= h / 2) as u32;
+                let base: i32 = if q == label { 190 } else { 60 };
+                for ch in 0..c {
+                    let v = base + rng.random_range(-50..50);
+                    images[((i * h + y) * h + x) * c + ch] = v.clamp(0, 255) as u8;
+                }
+            }
+        }
+    }
+    Dataset {
+        images,
+        labels,
+        n,
+        h,
+        w: h,
+        c,
+        classes: (0..4).map(|q| format!("q{q}")).collect(),
+    }
+}
+
+fn model_cfg(first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
+    ModelConfig {
+        arch: Arch::Resnet,
+        depth: 8,
+        width: 8,
+        act_bits: 2,
+        act_max: 2.0,
+        first_layer: first,
+        embed_dim: 4,
+        embed_bits: 2,
+        embed_table: TableKind::PerChannel,
+        last_layer: last,
+        input: [h, h, c],
+        classes: 4,
+        class_names: (0..4).map(|q| format!("q{q}")).collect(),
+    }
+}
+
+fn train_cfg(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch: 32,
+        lr: 0.01,
+        optimizer: OptimizerKind::Adam,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        schedule: Schedule::Cosine,
+        warmup_epochs: 0.0,
+        seed: 7,
+        augment: true,
+        limit_train: None,
+        limit_test: None,
+        log_every: 4,
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pixembed-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn every_first_layer_variant_learns() {
+    let gpu = gpu_or_skip!();
+    let train = quadrant_data(1, 256, 12, 3);
+    let test = quadrant_data(2, 128, 12, 3);
+    for (first, last) in [
+        (FirstLayer::Embed, LastLayer::Binary),
+        (FirstLayer::Float, LastLayer::Float),
+        (FirstLayer::Int8, LastLayer::Binary),
+        (FirstLayer::Naive, LastLayer::Binary),
+        (FirstLayer::Bitplane, LastLayer::Binary),
+        (FirstLayer::Thermometer, LastLayer::Float),
+    ] {
+        let mut t = Trainer::new(gpu, &model_cfg(first, last, 12, 3), &train_cfg(3)).unwrap();
+        let s = t
+            .run(&train, &test, &RunOptions::default(), |_| {})
+            .unwrap();
+        assert!(
+            s.final_test_top1 > 0.45,
+            "{first:?}/{last:?}: test top-1 {} is not well above chance (0.25)",
+            s.final_test_top1
+        );
+        assert!(
+            t.history[2].train_loss < t.history[0].train_loss,
+            "{first:?}: loss did not fall"
+        );
+    }
+}
+
+#[test]
+fn resume_equals_uninterrupted_run() {
+    let gpu = gpu_or_skip!();
+    let train = quadrant_data(3, 96, 10, 1);
+    let test = quadrant_data(4, 64, 10, 1);
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let full_dir = temp_dir("full");
+    let mut full = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
+    let opts = RunOptions {
+        out: Some(full_dir.clone()),
+        ..Default::default()
+    };
+    full.run(&train, &test, &opts, |_| {}).unwrap();
+
+    let part_dir = temp_dir("part");
+    let mut first = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
+    // Stop after one epoch, as an interrupted run would have.
+    let stop = RunOptions {
+        out: Some(part_dir.clone()),
+        progress: false,
+        stop_after: Some(1),
+    };
+    first.run(&train, &test, &stop, |_| {}).unwrap();
+    drop(first);
+    let mut resumed = Trainer::resume(gpu, &part_dir).unwrap();
+    assert_eq!(resumed.progress.epoch, 1);
+    let opts = RunOptions {
+        out: Some(part_dir.clone()),
+        progress: false,
+        stop_after: None,
+    };
+    resumed.run(&train, &test, &opts, |_| {}).unwrap();
+
+    let a = checkpoint::load(&full_dir).unwrap();
+    let b = checkpoint::load(&part_dir).unwrap();
+    assert_eq!(a.progress, b.progress);
+    assert_eq!(full.history.len(), 2);
+    assert_eq!(
+        full.history[1].train_loss, resumed.history[1].train_loss,
+        "losses differ after resume"
+    );
+    assert_eq!(full.history[1].test_top1, resumed.history[1].test_top1);
+    let (ma, mb) = (a.tensor_map(), b.tensor_map());
+    assert_eq!(ma.len(), mb.len());
+    for (name, va) in ma {
+        assert_eq!(
+            Some(va),
+            mb.get(name),
+            "{name} differs between the resumed and the uninterrupted run"
+        );
+    }
+    assert!(part_dir.join("metrics.jsonl").exists() && part_dir.join("config.json").exists());
+    assert!(part_dir.join("curves.png").exists());
+}
+
+#[test]
+fn nan_loss_stops_and_keeps_last_checkpoint() {
+    let gpu = gpu_or_skip!();
+    let train = quadrant_data(5, 64, 10, 1);
+    let test = quadrant_data(6, 32, 10, 1);
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Float, 10, 1);
+    let dir = temp_dir("nan");
+    let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
+    let opts = RunOptions {
+        out: Some(dir.clone()),
+        ..Default::default()
+    };
+    t.run(&train, &test, &opts, |_| {}).unwrap();
+    let good = std::fs::read(dir.join(checkpoint::FILE_NAME)).unwrap();
+    // Poison the head weights: the next loss is NaN.
+    t.cfg.epochs = 2;
+    t.model
+        .head
+        .w
+        .value
+        .write(gpu, &vec![f32::NAN; t.model.head.w.value.numel()])
+        .unwrap();
+    let err = t.run(&train, &test, &opts, |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Diverged(_)), "{err}");
+    assert!(err.to_string().contains("NaN"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.join(checkpoint::FILE_NAME)).unwrap(),
+        good,
+        "checkpoint was overwritten"
+    );
+}
+
+#[test]
+fn bad_checkpoints_are_refused() {
+    let gpu = gpu_or_skip!();
+    let dir = temp_dir("badckpt");
+    let path = dir.join(checkpoint::FILE_NAME);
+    std::fs::write(&path, b"not a checkpoint at all").unwrap();
+    assert!(checkpoint::load(&path).is_err());
+    // A real checkpoint, truncated.
+    let train = quadrant_data(7, 32, 10, 1);
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
+    t.run(
+        &train,
+        &train,
+        &RunOptions {
+            out: Some(dir.clone()),
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = checkpoint::load(&path)
+        .err()
+        .expect("truncated checkpoint loads");
+    assert!(err.to_string().contains("checkpoint"), "{err}");
+    // Intact file, but a model of another shape.
+    std::fs::write(&path, &bytes).unwrap();
+    let loaded = checkpoint::load(&path).unwrap();
+    let other = ModelConfig { width: 16, ..cfg };
+    let mut m = pixembed::nn::Model::new(gpu, &other, 0).unwrap();
+    let err = loaded.restore(gpu, &mut m).unwrap_err();
+    assert!(err.to_string().contains("shape"), "{err}");
+    // A safetensors file that is not ours.
+    let st = safetensors::serialize(
+        Vec::<(String, safetensors::tensor::TensorView)>::new(),
+        None,
+    )
+    .unwrap();
+    std::fs::write(&path, st).unwrap();
+    assert!(checkpoint::load(&path)
+        .unwrap_err()
+        .to_string()
+        .contains("format"));
+}
