@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod error;
 pub mod gpu;
+pub mod infer;
 pub mod nn;
 pub mod ops;
 pub mod reference;

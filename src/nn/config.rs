@@ -83,6 +83,23 @@ impl ModelConfig {
         }
     }
 
+    /// The first convolution's kernel size: 7 for the ImageNet-style stem, else 3.
+    pub fn first_kernel(&self) -> usize {
+        if self.arch == Arch::Resnet18 {
+            7
+        } else {
+            3
+        }
+    }
+    /// The first convolution's stride: 2 for the ImageNet-style stem, else 1.
+    pub fn first_stride(&self) -> usize {
+        if self.arch == Arch::Resnet18 {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Check the configuration before any GPU work.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: String| Err(crate::Error::Invalid(m));

@@ -56,7 +56,7 @@ impl Model {
         let mut body = Vec::new();
         let (first, last_c) = match cfg.arch {
             Arch::Resnet => {
-                let first = FirstLayer::new(gpu, cfg, w, 3, 1, &mut rng)?;
+                let first = FirstLayer::new(gpu, cfg, w, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
                 let n = (cfg.depth - 2) / 6;
                 let mut c = w;
                 for (stage, o) in [w, 2 * w, 4 * w].into_iter().enumerate() {
@@ -72,7 +72,7 @@ impl Model {
                 (first, c)
             }
             Arch::Resnet18 => {
-                let first = FirstLayer::new(gpu, cfg, w, 7, 2, &mut rng)?;
+                let first = FirstLayer::new(gpu, cfg, w, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
                 body.push(BodyLayer::Pool(MaxPool::default()));
                 let mut c = w;
                 for (stage, o) in [w, 2 * w, 4 * w, 8 * w].into_iter().enumerate() {
@@ -88,7 +88,7 @@ impl Model {
                 (first, c)
             }
             Arch::VggSmall => {
-                let first = FirstLayer::new(gpu, cfg, w, 3, 1, &mut rng)?;
+                let first = FirstLayer::new(gpu, cfg, w, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
                 body.push(plain(gpu, "layer1", w, w, cfg, &mut rng)?);
                 body.push(BodyLayer::Pool(MaxPool::default()));
                 body.push(plain(gpu, "layer2", w, 2 * w, cfg, &mut rng)?);

@@ -3,6 +3,7 @@
 
 pub mod layout;
 pub mod lut;
+pub mod packed_pool;
 pub mod quant;
 pub mod residual_threshold;
 pub mod shortcut;

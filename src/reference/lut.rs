@@ -62,3 +62,24 @@ pub fn residual_threshold(
     }
     out
 }
+
+/// 2x2 max pool, stride 2 (floor), on codes [N,H,W,C].
+pub fn max_pool_codes(codes: &[u32], shape: [usize; 4]) -> Vec<u32> {
+    let [n, h, w, c] = shape;
+    let (ho, wo) = (h / 2, w / 2);
+    let mut out = vec![0u32; n * ho * wo * c];
+    for b in 0..n {
+        for y in 0..ho {
+            for x in 0..wo {
+                for ch in 0..c {
+                    let mut m = 0;
+                    for d in 0..4 {
+                        m = m.max(codes[((b * h + 2 * y + d / 2) * w + 2 * x + d % 2) * c + ch]);
+                    }
+                    out[((b * ho + y) * wo + x) * c + ch] = m;
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! The integer inference engine: u8 image -> LUT gather (packed) -> [bitwise conv ->
+//! integer thresholds -> packed codes] per layer -> head -> class scores.
+//!
+//! No float arithmetic runs between the input and the head, except for the float
+//! first-layer variant, whose first layer is by definition a float convolution (it runs the
+//! training graph's own f32 conv, batch-norm and quantizer, then packs the codes). The head
+//! runs the training graph's own ops on the exact integer codes, so scores, and therefore
+//! predictions, agree with the training graph's evaluation.
+
+use super::export::{IntModel, IntUnit, UnitKind};
+use crate::error::{Error, Result};
+use crate::gpu::{DType, Gpu, Recorder, Tensor};
+use crate::ops::layout::ConvGeom;
+use crate::ops::threshold::Thresholds;
+use crate::ops::{bconv, lut, pack, packed_pool, residual_threshold};
+
+/// The geometry of a unit on an input of `n` images of `h x w`.
+fn geom(u: &IntUnit, n: usize, h: usize, w: usize) -> ConvGeom {
+    ConvGeom { n, h, w, c: u.c, o: u.o, kh: u.k, kw: u.k, stride: u.stride, pad: u.pad }
+}
+
+impl IntModel {
+    /// Scores [N, K] for u8 pixels [N, H, W, C].
+    pub fn scores(&mut self, gpu: &Gpu, pixels: &Tensor) -> Result<Tensor> {
+        let [h, w, c] = self.cfg.input;
+        let s = pixels.shape();
+        if pixels.dtype() != DType::U8 || s.len() != 4 || s[1..] != [h, w, c] {
+            return Err(Error::shape(format!("the model expects u8 pixels [N,{h},{w},{c}], got {pixels:?}")));
+        }
+        let mut rec = Recorder::new(gpu);
+        let scores = self.record(&mut rec, pixels)?;
+        rec.submit();
+        Ok(scores)
+    }
+
+    /// Record the whole inference into `rec` (for benchmarks and batching).
+    pub fn record(&mut self, rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
+        let n = pixels.shape()[0];
+        let mut x = match (&self.lut, self.float_first.as_mut()) {
+            (Some(l), _) => lut::gather_packed(rec, pixels, &l.codes, l.bits)?,
+            (None, Some(first)) => {
+                let codes = first.forward(rec, pixels, false)?;
+                pack::pack_codes(rec, self.cfg.act_bits, &codes)?
+            }
+            (None, None) => return Err(Error::Invalid("integer model without a first layer".into())),
+        };
+        let mut block_in: Option<(Tensor, usize)> = None;
+        for u in &self.units {
+            let (hh, ww) = (x.shape()[1], x.shape()[2]);
+            x = match &u.kind {
+                UnitKind::Conv { thresholds, flags } => {
+                    if u.block_start {
+                        block_in = Some((x.clone(), u.c));
+                    }
+                    let th = Thresholds { values: thresholds.clone(), flags: flags.clone(), bits: u.out_bits };
+                    bconv::forward_threshold(rec, &geom(u, n, hh, ww), u.in_bits, &x, &u.weights, &th, u.out_bits)?
+                }
+                UnitKind::Residual { thresholds, flags, stride } => {
+                    let (xin, cin) = block_in.take().ok_or_else(|| Error::Invalid("residual unit without a block input".into()))?;
+                    let acc = bconv::forward_i32(rec, &geom(u, n, hh, ww), u.in_bits, &x, &u.weights)?;
+                    residual_threshold::apply(rec, &acc, &xin, cin, *stride, u.out_bits, thresholds, flags)?
+                }
+                UnitKind::MaxPool => packed_pool::max2x2(rec, &x)?,
+            };
+        }
+        let c_last = self.units.last().map_or(self.cfg.width, |u| u.o);
+        let codes = pack::unpack(rec, self.cfg.act_bits, c_last, &x)?;
+        self.head.forward(rec, &codes, false)
+    }
+}
