@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use pixembed::data::{self, Format};
 use pixembed::gpu::{self, AdapterRequest, Gpu};
+use pixembed::infer::IntModel;
 use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
 use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
 use std::path::PathBuf;
@@ -49,8 +50,12 @@ impl DeviceArgs {
 enum Command {
     /// Train a model (defaults: Fashion-MNIST, ResNet-20 with a pixel-embedding first layer)
     Train(Box<TrainArgs>),
-    /// Evaluate a checkpoint on a dataset's test split
+    /// Evaluate a checkpoint (or, with --integer, an exported model) on a test split
     Eval(EvalArgs),
+    /// Fold a checkpoint into an integer model file (packed weights, thresholds, tables)
+    Export(ExportArgs),
+    /// Classify image files with an exported integer model
+    Infer(InferArgs),
     /// List adapters, show the selected one, its features and limits
     Info {
         /// Print JSON
@@ -72,6 +77,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Info { json } => info(&cli.device, json),
         Command::Train(args) => train(&cli.device, &args),
         Command::Eval(args) => eval(&cli.device, &args),
+        Command::Export(args) => export(&cli.device, &args),
+        Command::Infer(args) => infer(&cli.device, &args),
     }
 }
 
@@ -193,10 +200,38 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
-struct EvalArgs {
+struct ExportArgs {
     /// Checkpoint file or run directory
     #[arg(long)]
     model: PathBuf,
+    /// Output file (safetensors; schema in docs/export.md)
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct InferArgs {
+    /// Exported integer model file
+    #[arg(long)]
+    model: PathBuf,
+    /// Image files (PNG, JPEG, ...): resized and centre-cropped to the model's input
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// How many classes to print per image
+    #[arg(long, default_value_t = 3)]
+    top: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Checkpoint file or run directory (or an exported model with --integer)
+    #[arg(long)]
+    model: PathBuf,
+    /// Evaluate an exported integer model with the integer engine
+    #[arg(long)]
+    integer: bool,
     #[command(flatten)]
     data: DataArgs,
     #[arg(long, default_value_t = 256)]
@@ -315,11 +350,17 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
 
 fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
-    let loaded = checkpoint::load(&a.model)?;
-    let mut model = Model::new(&gpu, &loaded.model, 0)?;
-    loaded.restore(&gpu, &mut model)?;
     let splits = a.data.load()?;
-    let (top1, top5) = pixembed::train::evaluate(&gpu, &mut model, &splits.test, a.batch)?;
+    let (top1, top5) = if a.integer {
+        let mut m = IntModel::load(&gpu, &a.model)?;
+        let p = pixembed::infer::engine::predict_dataset(&gpu, &mut m, &splits.test, a.batch)?;
+        (p.top1, p.top5)
+    } else {
+        let loaded = checkpoint::load(&a.model)?;
+        let mut model = Model::new(&gpu, &loaded.model, 0)?;
+        loaded.restore(&gpu, &mut model)?;
+        pixembed::train::evaluate(&gpu, &mut model, &splits.test, a.batch)?
+    };
     if a.json {
         println!(
             "{}",
@@ -363,6 +404,65 @@ fn info(dev: &DeviceArgs, json: bool) -> Result<()> {
         println!("  why: {}", gpu.reason());
         println!("  features: {:?}", gpu.features());
         println!("  limits: {:#?}", gpu.key_limits());
+    }
+    Ok(())
+}
+
+fn export(dev: &DeviceArgs, a: &ExportArgs) -> Result<()> {
+    let gpu = Gpu::new(&dev.request())?;
+    let loaded = checkpoint::load(&a.model)?;
+    let mut model = Model::new(&gpu, &loaded.model, 0)?;
+    loaded.restore(&gpu, &mut model)?;
+    let mut int = pixembed::infer::fold_model(&gpu, model)?;
+    int.save(&gpu, &a.out)?;
+    let bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    println!("exported {} units to {} ({bytes} bytes)", int.units.len(), a.out.display());
+    Ok(())
+}
+
+fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
+    let gpu = Gpu::new(&dev.request())?;
+    let mut m = IntModel::load(&gpu, &a.model)?;
+    let [h, w, c] = m.cfg.input;
+    let mut ok_images = Vec::new();
+    let mut pixels = Vec::new();
+    let mut failures = 0;
+    let mut results: Vec<(PathBuf, std::result::Result<Vec<(String, f32)>, String>)> = Vec::new();
+    for path in &a.images {
+        match pixembed::infer::image::load_for_model(path, h, w, c) {
+            Ok(px) => {
+                pixels.extend(px);
+                ok_images.push(path.clone());
+            }
+            Err(e) => {
+                failures += 1;
+                results.push((path.clone(), Err(e.to_string())));
+            }
+        }
+    }
+    if !ok_images.is_empty() {
+        let t = gpu::Tensor::from_slice(&gpu, &[ok_images.len(), h, w, c], &pixels)?;
+        let scores = m.scores(&gpu, &t)?.to_vec::<f32>(&gpu)?;
+        let k = m.cfg.classes;
+        for (i, path) in ok_images.into_iter().enumerate() {
+            let row = &scores[i * k..(i + 1) * k];
+            let mut idx: Vec<usize> = (0..k).collect();
+            idx.sort_by(|&x, &y| row[y].total_cmp(&row[x]).then(x.cmp(&y)));
+            let top = idx.iter().take(a.top.max(1)).map(|&j| (m.cfg.class_names.get(j).cloned().unwrap_or_else(|| j.to_string()), row[j])).collect();
+            results.push((path, Ok(top)));
+        }
+    }
+    results.sort_by_key(|(p, _)| a.images.iter().position(|q| q == p));
+    for (path, r) in &results {
+        match (r, a.json) {
+            (Ok(top), true) => println!("{}", serde_json::json!({ "image": path, "top": top.iter().map(|(n, s)| serde_json::json!({"class": n, "score": s})).collect::<Vec<_>>() })),
+            (Err(e), true) => println!("{}", serde_json::json!({ "image": path, "error": e })),
+            (Ok(top), false) => println!("{}: {}", path.display(), top.iter().map(|(n, s)| format!("{n} ({s:.3})")).collect::<Vec<_>>().join(", ")),
+            (Err(e), false) => eprintln!("{}: error: {e}", path.display()),
+        }
+    }
+    if failures > 0 {
+        anyhow::bail!("{failures} of {} images could not be read", a.images.len());
     }
     Ok(())
 }

@@ -68,3 +68,38 @@ impl IntModel {
         self.head.forward(rec, &codes, false)
     }
 }
+
+/// Predictions of the integer engine on a dataset.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Predictions {
+    pub top1: f64,
+    pub top5: f64,
+    pub n: usize,
+    /// argmax per image (ties: lowest class index).
+    pub classes: Vec<u32>,
+}
+
+/// Run the engine over a dataset in batches.
+pub fn predict_dataset(gpu: &Gpu, m: &mut IntModel, data: &crate::data::Dataset, batch: usize) -> Result<Predictions> {
+    let k = m.cfg.classes;
+    let mut classes = Vec::with_capacity(data.n);
+    let (mut c1, mut c5) = (0usize, 0usize);
+    let per = data.h * data.w * data.c;
+    for start in (0..data.n).step_by(batch.max(1)) {
+        let len = batch.min(data.n - start);
+        let px = Tensor::from_slice(gpu, &[len, data.h, data.w, data.c], &data.images[start * per..(start + len) * per])?;
+        let scores = m.scores(gpu, &px)?.to_vec::<f32>(gpu)?;
+        for i in 0..len {
+            let row = &scores[i * k..(i + 1) * k];
+            let label = data.labels[start + i] as usize;
+            let best = (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+            classes.push(best as u32);
+            // Same rule as the training graph's top-k: fewer than k scores strictly greater.
+            let greater = row.iter().filter(|&&s| s > row[label]).count();
+            c1 += (greater < 1) as usize;
+            c5 += (greater < 5) as usize;
+        }
+    }
+    let n = data.n.max(1) as f64;
+    Ok(Predictions { top1: c1 as f64 / n, top5: c5 as f64 / n, n: data.n, classes })
+}

@@ -4,5 +4,6 @@
 pub mod engine;
 pub mod export;
 pub mod fold;
+pub mod image;
 
 pub use export::{fold_model, IntModel};
