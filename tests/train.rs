@@ -4,41 +4,9 @@
 
 mod common;
 
-use pixembed::data::Dataset;
 use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
 use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
 use pixembed::Error;
-use rand::Rng;
-
-/// Images whose class is which quadrant is brightest (plus noise): learnable in a few steps.
-fn quadrant_data(seed: u64, n: usize, h: usize, c: usize) -> Dataset {
-    let mut rng = common::rng(seed);
-    let mut images = vec![0u8; n * h * h * c];
-    let mut labels = vec![0u32; n];
-    for i in 0..n {
-        let label = rng.random_range(0..4u32);
-        labels[i] = label;
-        for y in 0..h {
-            for x in 0..h {
-                let q = (y >= h / 2) as u32 * 2 + (x >= h / 2) as u32;
-                let base: i32 = if q == label { 190 } else { 60 };
-                for ch in 0..c {
-                    let v = base + rng.random_range(-50..50);
-                    images[((i * h + y) * h + x) * c + ch] = v.clamp(0, 255) as u8;
-                }
-            }
-        }
-    }
-    Dataset {
-        images,
-        labels,
-        n,
-        h,
-        w: h,
-        c,
-        classes: (0..4).map(|q| format!("q{q}")).collect(),
-    }
-}
 
 fn model_cfg(first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
     ModelConfig {
@@ -86,8 +54,8 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 #[test]
 fn every_first_layer_variant_learns() {
     let gpu = gpu_or_skip!();
-    let train = quadrant_data(1, 256, 12, 3);
-    let test = quadrant_data(2, 128, 12, 3);
+    let train = common::quadrant_data(1, 256, 12, 3);
+    let test = common::quadrant_data(2, 128, 12, 3);
     for (first, last) in [
         (FirstLayer::Embed, LastLayer::Binary),
         (FirstLayer::Float, LastLayer::Float),
@@ -115,8 +83,8 @@ fn every_first_layer_variant_learns() {
 #[test]
 fn resume_equals_uninterrupted_run() {
     let gpu = gpu_or_skip!();
-    let train = quadrant_data(3, 96, 10, 1);
-    let test = quadrant_data(4, 64, 10, 1);
+    let train = common::quadrant_data(3, 96, 10, 1);
+    let test = common::quadrant_data(4, 64, 10, 1);
     let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
     let full_dir = temp_dir("full");
     let mut full = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
@@ -170,8 +138,8 @@ fn resume_equals_uninterrupted_run() {
 #[test]
 fn nan_loss_stops_and_keeps_last_checkpoint() {
     let gpu = gpu_or_skip!();
-    let train = quadrant_data(5, 64, 10, 1);
-    let test = quadrant_data(6, 32, 10, 1);
+    let train = common::quadrant_data(5, 64, 10, 1);
+    let test = common::quadrant_data(6, 32, 10, 1);
     let cfg = model_cfg(FirstLayer::Embed, LastLayer::Float, 10, 1);
     let dir = temp_dir("nan");
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
@@ -207,7 +175,7 @@ fn bad_checkpoints_are_refused() {
     std::fs::write(&path, b"not a checkpoint at all").unwrap();
     assert!(checkpoint::load(&path).is_err());
     // A real checkpoint, truncated.
-    let train = quadrant_data(7, 32, 10, 1);
+    let train = common::quadrant_data(7, 32, 10, 1);
     let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
     t.run(

@@ -129,3 +129,34 @@ pub fn finite_diff(f: impl Fn(&[f32]) -> f64, x: &[f32], h: f32, coords: &[usize
         })
         .collect()
 }
+
+/// Images whose class is which quadrant is brightest (plus noise): learnable in a few steps.
+pub fn quadrant_data(seed: u64, n: usize, h: usize, c: usize) -> pixembed::data::Dataset {
+    let mut rng = rng(seed);
+    let mut images = vec![0u8; n * h * h * c];
+    let mut labels = vec![0u32; n];
+    for i in 0..n {
+        let label = rng.random_range(0..4u32);
+        labels[i] = label;
+        for y in 0..h {
+            for x in 0..h {
+                let q = (y >= h / 2) as u32 * 2 + (x >= h / 2) as u32;
+                let base: i32 = if q == label { 190 } else { 60 };
+                for ch in 0..c {
+                    let v = base + rng.random_range(-50..50);
+                    images[((i * h + y) * h + x) * c + ch] = v.clamp(0, 255) as u8;
+                }
+            }
+        }
+    }
+    pixembed::data::Dataset {
+        images,
+        labels,
+        n,
+        h,
+        w: h,
+        c,
+        classes: (0..4).map(|q| format!("q{q}")).collect(),
+    }
+}
+

@@ -1,0 +1,207 @@
+//! Integer inference: folded thresholds reproduce the training graph exactly (including
+//! negative and zero batch-norm scales), the export round-trips, bad files are refused, and
+//! the CLI classifies PNG and JPEG files.
+
+mod common;
+
+use pixembed::data::Dataset;
+use pixembed::gpu::{Gpu, Recorder, Tensor};
+use pixembed::infer::{engine, fold_model, IntModel};
+use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use pixembed::train::{OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
+
+fn cfg(arch: Arch, first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
+    ModelConfig {
+        arch,
+        depth: 8,
+        width: 8,
+        act_bits: 2,
+        act_max: 2.0,
+        first_layer: first,
+        embed_dim: 4,
+        embed_bits: 2,
+        embed_table: TableKind::PerChannel,
+        last_layer: last,
+        input: [h, h, c],
+        classes: 4,
+        class_names: (0..4).map(|q| format!("q{q}")).collect(),
+    }
+}
+
+fn train_cfg() -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch: 32,
+        lr: 0.01,
+        optimizer: OptimizerKind::Adam,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        schedule: Schedule::Cosine,
+        warmup_epochs: 0.0,
+        seed: 3,
+        augment: false,
+        limit_train: None,
+        limit_test: None,
+        log_every: 8,
+    }
+}
+
+/// argmax of the training graph (evaluation mode) per image; ties: lowest index.
+fn graph_predictions(gpu: &Gpu, model: &mut Model, data: &Dataset) -> Vec<u32> {
+    let px = Tensor::from_slice(gpu, &[data.n, data.h, data.w, data.c], &data.images).unwrap();
+    let mut rec = Recorder::new(gpu);
+    let logits = model.forward(&mut rec, &px, false).unwrap();
+    rec.submit();
+    let l = logits.to_vec::<f32>(gpu).unwrap();
+    let k = model.cfg.classes;
+    (0..data.n)
+        .map(|i| {
+            let row = &l[i * k..(i + 1) * k];
+            (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b }) as u32
+        })
+        .collect()
+}
+
+fn trained(gpu: &Gpu, c: &ModelConfig, data: &Dataset) -> Model {
+    let mut t = Trainer::new(gpu, c, &train_cfg()).unwrap();
+    t.run(data, data, &RunOptions::default(), |_| {}).unwrap();
+    t.model
+}
+
+/// Rebuild the same trained model from its own parameters (folding consumes a model).
+fn clone_model(gpu: &Gpu, m: &mut Model) -> Model {
+    let mut copy = Model::new(gpu, &m.cfg, 0).unwrap();
+    let mut values = Vec::new();
+    m.visit(&mut |p| values.push(p.value.to_vec::<f32>(gpu).unwrap()));
+    let mut it = values.into_iter();
+    copy.visit(&mut |p| p.value.write(gpu, &it.next().unwrap()).unwrap());
+    copy
+}
+
+fn assert_agree(gpu: &Gpu, model: &mut Model, data: &Dataset, what: &str) {
+    let want = graph_predictions(gpu, model, data);
+    let mut int = fold_model(gpu, clone_model(gpu, model)).unwrap();
+    let got = engine::predict_dataset(gpu, &mut int, data, 64).unwrap();
+    let differ = (0..data.n).filter(|&i| got.classes[i] != want[i]).count();
+    assert_eq!(differ, 0, "{what}: {differ} of {} predictions differ from the training graph", data.n);
+}
+
+#[test]
+fn integer_engine_agrees_with_training_graph_every_variant() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(11, 96, 12, 3);
+    for (arch, first, last) in [
+        (Arch::Resnet, FirstLayer::Embed, LastLayer::Binary),
+        (Arch::Resnet, FirstLayer::Naive, LastLayer::Float),
+        (Arch::Resnet, FirstLayer::Thermometer, LastLayer::Binary),
+        (Arch::Resnet, FirstLayer::Int8, LastLayer::Binary),
+        (Arch::Resnet, FirstLayer::Bitplane, LastLayer::Binary),
+        (Arch::Resnet, FirstLayer::Float, LastLayer::Binary),
+        (Arch::VggSmall, FirstLayer::Embed, LastLayer::Binary),
+    ] {
+        let mut m = trained(gpu, &cfg(arch, first, last, 12, 3), &data);
+        assert_agree(gpu, &mut m, &data, &format!("{arch:?}/{first:?}/{last:?}"));
+    }
+}
+
+#[test]
+fn folding_handles_negative_and_zero_bn_scales() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(12, 64, 10, 1);
+    let mut m = trained(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1), &data);
+    // Flip some scales negative, zero others, and push some channels into saturation.
+    m.visit(&mut |p| {
+        if p.name.ends_with("gamma") {
+            let mut g = p.value.to_vec::<f32>(gpu).unwrap();
+            for (i, v) in g.iter_mut().enumerate() {
+                match i % 4 {
+                    1 => *v = -v.abs() - 0.1,
+                    2 => *v = 0.0,
+                    _ => {}
+                }
+            }
+            p.value.write(gpu, &g).unwrap();
+        }
+        if p.name.ends_with("beta") {
+            let mut b = p.value.to_vec::<f32>(gpu).unwrap();
+            if let Some(v) = b.get_mut(3) {
+                *v = 50.0;
+            }
+            p.value.write(gpu, &b).unwrap();
+        }
+    });
+    assert_agree(gpu, &mut m, &data, "modified scales");
+    let int = fold_model(gpu, clone_model(gpu, &mut m)).unwrap();
+    let mut flags = Vec::new();
+    for u in &int.units {
+        if let pixembed::infer::export::UnitKind::Conv { flags: f, .. } | pixembed::infer::export::UnitKind::Residual { flags: f, .. } = &u.kind {
+            flags.extend(f.to_vec::<i32>(gpu).unwrap());
+        }
+    }
+    for want in [1, -1, 0] {
+        assert!(flags.contains(&want), "no channel folded with flag {want}");
+    }
+}
+
+#[test]
+fn export_round_trip_and_bad_files() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(13, 64, 10, 3);
+    let mut m = trained(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3), &data);
+    let want = graph_predictions(gpu, &mut m, &data);
+    let dir = std::env::temp_dir().join(format!("pixembed-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let mut int = fold_model(gpu, clone_model(gpu, &mut m)).unwrap();
+    int.save(gpu, &path).unwrap();
+    let mut loaded = IntModel::load(gpu, &path).unwrap();
+    let got = engine::predict_dataset(gpu, &mut loaded, &data, 32).unwrap();
+    assert_eq!(got.classes, want, "loaded model predicts differently");
+
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+    assert!(IntModel::load(gpu, &path).is_err(), "truncated file loaded");
+    std::fs::write(&path, b"garbage").unwrap();
+    assert!(IntModel::load(gpu, &path).is_err());
+    // A training checkpoint is not an exported model.
+    let run = dir.join("run");
+    let mut t = Trainer::new(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3), &train_cfg()).unwrap();
+    t.run(&data, &data, &RunOptions { out: Some(run.clone()), ..Default::default() }, |_| {}).unwrap();
+    let err = IntModel::load(gpu, &run.join("checkpoint.safetensors")).err().unwrap();
+    assert!(err.to_string().contains("pixembed export"), "{err}");
+}
+
+#[test]
+fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(14, 64, 10, 3);
+    let mut m = trained(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3), &data);
+    let dir = std::env::temp_dir().join(format!("pixembed-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.safetensors");
+    fold_model(gpu, clone_model(gpu, &mut m)).unwrap().save(gpu, &model).unwrap();
+    let img = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 128]));
+    img.save(dir.join("a.png")).unwrap();
+    img.save(dir.join("b.jpg")).unwrap();
+    image::GrayAlphaImage::from_pixel(8, 8, image::LumaA([200, 255])).save(dir.join("c.png")).unwrap();
+    std::fs::write(dir.join("bad.png"), b"not an image").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pixembed"))
+        .args(["infer", "--json", "--top", "2", "--model"])
+        .arg(&model)
+        .args(["a.png", "b.jpg", "bad.png", "c.png"].map(|f| dir.join(f)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "a bad image must make the command fail");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (i, l) in lines.iter().enumerate() {
+        if i == 2 {
+            assert!(l["error"].as_str().unwrap().contains("bad.png"), "{l}");
+        } else {
+            let top = l["top"].as_array().unwrap();
+            assert_eq!(top.len(), 2);
+            assert!(top[0]["class"].as_str().unwrap().starts_with('q'));
+        }
+    }
+}
