@@ -2,4 +2,7 @@
 //! No model knowledge lives here. Layouts: [`layout`].
 
 pub mod layout;
+pub mod loss;
+pub mod optim;
 pub mod quant;
+pub mod reduce;
