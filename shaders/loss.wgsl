@@ -4,7 +4,7 @@
 //   loss_i = log(s) - (x_y - m)                        (= logsumexp(x) - x_y)
 //   dlogits_ij = (exp(x_j - m) / s - [j == y]) / N     (gradient of the mean loss)
 // Top-k rule: label within the top k <=> #{j : x_j > x_y} < k (ties in the label's favour).
-// A label outside 0..K is clamped for reading (never out of bounds), and the row's loss and
+// A label outside 0..K is read as class 0 (never out of bounds), and the row's loss and
 // gradients are set to NaN so that the mean loss shows it; the row counts as a miss.
 // Entry points (two dispatches each, no atomics):
 //   rows + finalize        -> per-row losses, gradients, hit flags; mean loss and counts

@@ -39,8 +39,7 @@ pub fn check_labels(labels_host: &[i32], k: usize) -> Result<()> {
     {
         Some((i, l)) => Err(Error::Invalid(format!(
             "label {l} of example {i} is not a class index: the model has {k} classes, so \
-             labels must lie in 0..={}",
-            k as i64 - 1
+             labels must lie in [0, {k})"
         ))),
         None => Ok(()),
     }
