@@ -2,8 +2,11 @@
 //! No model knowledge lives here. Layouts: [`layout`].
 
 pub mod layout;
+pub mod loss;
 pub mod lut;
+pub mod optim;
 pub mod packed_pool;
 pub mod quant;
+pub mod reduce;
 pub mod residual_threshold;
 pub mod shortcut;

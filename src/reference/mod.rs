@@ -1,9 +1,12 @@
 //! Plain-Rust CPU reference of every op: obvious loops, std only. This is the executable
 //! spec; every GPU kernel is tested against its twin here.
 
+pub mod loss;
 pub mod lut;
+pub mod optim;
 pub mod pack;
 pub mod quant;
+pub mod reduce;
 pub mod shortcut;
 
 pub use quant::QuantSpec;
