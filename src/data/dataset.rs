@@ -43,14 +43,15 @@ impl Dataset {
     /// Check the invariants: buffer lengths match `n*h*w*c` and `n`, labels in range.
     pub fn check(&self) -> Result<()> {
         let image_len = self.h * self.w * self.c;
-        if self.labels.len() != self.n || self.images.len() != self.n * image_len {
+        let pixels = self.n.checked_mul(image_len);
+        if self.labels.len() != self.n || pixels != Some(self.images.len()) {
             return Err(Error::shape(format!(
                 "dataset of {} images of {}x{}x{} needs {} pixel bytes and {} labels, has {} and {}",
                 self.n,
                 self.h,
                 self.w,
                 self.c,
-                self.n * image_len,
+                self.n as u128 * image_len as u128,
                 self.n,
                 self.images.len(),
                 self.labels.len()

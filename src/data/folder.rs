@@ -43,28 +43,7 @@ pub(crate) struct ImageFile {
 pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
     let (classes, train_files) = scan_split(root, "train")?;
     let (test_classes, test_files) = scan_split(root, "test")?;
-    if test_classes != classes {
-        let only = |a: &[String], b: &[String]| -> String {
-            let v: Vec<&str> = a
-                .iter()
-                .filter(|x| !b.contains(x))
-                .map(String::as_str)
-                .collect();
-            if v.is_empty() {
-                "none".into()
-            } else {
-                v.join(", ")
-            }
-        };
-        return Err(Error::data(
-            root.join("test"),
-            format!(
-                "class folders differ from train/: only in train: {}; only in test: {}",
-                only(&classes, &test_classes),
-                only(&test_classes, &classes)
-            ),
-        ));
-    }
+    check_same_classes(root, &classes, &test_classes)?;
     let name = dataset_name(root);
     let limited =
         |files: &[ImageFile], limit: Option<usize>| limit.is_some_and(|l| l < files.len());
@@ -95,33 +74,14 @@ pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
             Err(e) => log::warn!("{e}; rebuilding it"),
         }
     }
-    let take =
-        |files: &[ImageFile], limit: Option<usize>| files.len().min(limit.unwrap_or(usize::MAX));
-    // Without a resize target, the first training image sets the size for all.
-    let first = &train_files[0].path;
-    let (width, height) = match opts.resize {
-        Some(size) => size,
-        None => image_size(first)?,
-    };
-    if width == 0 || height == 0 {
-        return Err(Error::Invalid(format!(
-            "resize target {width}x{height} must be at least 1x1"
-        )));
-    }
-    let target = Target {
-        width,
-        height,
-        resize: opts.resize.is_some(),
-        like: first,
-    };
-    let train_files = &train_files[..take(&train_files, opts.limit_train)];
-    let test_files = &test_files[..take(&test_files, opts.limit_test)];
-    let train_pixels = decode_images(train_files, &target)?;
-    let test_pixels = decode_images(test_files, &target)?;
-    let shape = (height as usize, width as usize, 3);
-    let labels = |files: &[ImageFile]| files.iter().map(|f| f.label).collect();
-    let train = Dataset::new(train_pixels, labels(train_files), shape, classes.clone())?;
-    let test = Dataset::new(test_pixels, labels(test_files), shape, classes)?;
+    let train_kept = first_n(&train_files, opts.limit_train);
+    let test_kept = first_n(&test_files, opts.limit_test);
+    let (train, test) = decode_splits(
+        root,
+        opts.resize,
+        (&train_files, train_kept, test_kept),
+        classes,
+    )?;
     if let Some((path, key)) = &cache_file {
         match cache::write(path, *key, &train, &test) {
             Ok(()) => log::info!(
@@ -138,6 +98,80 @@ pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
         name,
         format: Format::Folder,
     })
+}
+
+fn first_n(files: &[ImageFile], limit: Option<usize>) -> &[ImageFile] {
+    &files[..files.len().min(limit.unwrap_or(usize::MAX))]
+}
+
+fn check_same_classes(root: &Path, train: &[String], test: &[String]) -> Result<()> {
+    if train == test {
+        return Ok(());
+    }
+    let only = |a: &[String], b: &[String]| -> String {
+        let v: Vec<&str> = a
+            .iter()
+            .filter(|x| !b.contains(x))
+            .map(String::as_str)
+            .collect();
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    };
+    Err(Error::data(
+        root.join("test"),
+        format!(
+            "class folders differ from train/: only in train: {}; only in test: {}",
+            only(train, test),
+            only(test, train)
+        ),
+    ))
+}
+
+/// Decode the kept train and test files. The size is the resize target, or else the
+/// size of the first training image (`all_train[0]`, kept or not).
+fn decode_splits(
+    root: &Path,
+    resize: Option<(u32, u32)>,
+    (all_train, train, test): (&[ImageFile], &[ImageFile], &[ImageFile]),
+    classes: Vec<String>,
+) -> Result<(Dataset, Dataset)> {
+    let first = &all_train
+        .first()
+        .ok_or_else(|| Error::data(root, "no training images"))?
+        .path;
+    let (width, height) = match resize {
+        Some(size) => size,
+        None => image_size(first)?,
+    };
+    if width == 0 || height == 0 {
+        return Err(Error::Invalid(format!(
+            "resize target {width}x{height} must be at least 1x1"
+        )));
+    }
+    let target = Target {
+        width,
+        height,
+        resize: resize.is_some(),
+        like: first,
+    };
+    log::info!(
+        "{}: decoding {} + {} images",
+        root.display(),
+        train.len(),
+        test.len()
+    );
+    let started = std::time::Instant::now();
+    let train_pixels = decode_images(train, &target)?;
+    let test_pixels = decode_images(test, &target)?;
+    log::info!("decoded in {:.1} s", started.elapsed().as_secs_f64());
+    let shape = (height as usize, width as usize, 3);
+    let labels = |files: &[ImageFile]| files.iter().map(|f| f.label).collect();
+    let train = Dataset::new(train_pixels, labels(train), shape, classes.clone())?;
+    let test = Dataset::new(test_pixels, labels(test), shape, classes)?;
+    Ok((train, test))
 }
 
 /// Classes (sorted sub-directory names) and image files of `root/split`.
@@ -231,12 +265,17 @@ fn file_name(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::data(path, "folder name is not valid UTF-8"))
 }
 
+/// A png/jpg/jpeg file (any case), not hidden (macOS leaves `._name.jpg` files behind).
 fn is_image_name(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'));
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg"))
+    !hidden && matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg"))
 }
 
 /// Hash of what the decoded pixels depend on: the folder, every file (path relative to
