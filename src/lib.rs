@@ -5,6 +5,7 @@
 //! models) <- `train` / `infer` / `bench`. [`reference`] is the plain-Rust spec of every op.
 
 pub mod bench;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod infer;

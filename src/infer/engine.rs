@@ -28,14 +28,21 @@ impl IntModel {
             return Err(Error::shape(format!("the model expects u8 pixels [N,{h},{w},{c}], got {pixels:?}")));
         }
         let mut rec = Recorder::new(gpu);
-        let scores = self.record(&mut rec, pixels)?;
+        let scores = self.record(&mut rec, pixels, None)?;
         rec.submit();
         Ok(scores)
     }
 
-    /// Record the whole inference into `rec` (for benchmarks and batching).
-    pub fn record(&mut self, rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
+    /// Record the whole inference into `rec`. With `marks`, note (layer name, index of its
+    /// first dispatch) for each layer, so timings can be attributed per layer.
+    pub fn record(&mut self, rec: &mut Recorder, pixels: &Tensor, mut marks: Option<&mut Vec<(String, usize)>>) -> Result<Tensor> {
         let n = pixels.shape()[0];
+        let mut mark = |rec: &Recorder, name: String| {
+            if let Some(m) = marks.as_deref_mut() {
+                m.push((name, rec.dispatch_count()));
+            }
+        };
+        mark(rec, "first".into());
         let mut x = match (&self.lut, self.float_first.as_mut()) {
             (Some(l), _) => lut::gather_packed(rec, pixels, &l.codes, l.bits)?,
             (None, Some(first)) => {
@@ -45,7 +52,8 @@ impl IntModel {
             (None, None) => return Err(Error::Invalid("integer model without a first layer".into())),
         };
         let mut block_in: Option<(Tensor, usize)> = None;
-        for u in &self.units {
+        for (i, u) in self.units.iter().enumerate() {
+            mark(rec, format!("unit{i}.{}", u.desc.kind));
             let (hh, ww) = (x.shape()[1], x.shape()[2]);
             x = match &u.kind {
                 UnitKind::Conv { thresholds, flags } => {
@@ -64,6 +72,7 @@ impl IntModel {
             };
         }
         let c_last = self.units.last().map_or(self.cfg.width, |u| u.o);
+        mark(rec, "head".into());
         let codes = pack::unpack(rec, self.cfg.act_bits, c_last, &x)?;
         self.head.forward(rec, &codes, false)
     }

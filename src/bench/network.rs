@@ -1,0 +1,128 @@
+//! `pixembed bench network`: whole-network inference (integer engine) with a float first
+//! layer vs fully quantized (pixel embedding first, binary last), and training-step
+//! throughput; with GPU timestamps, each layer's share of the inference time.
+
+use super::{time_op, Timing};
+use crate::error::Result;
+use crate::gpu::{Gpu, Recorder, Tensor};
+use crate::infer::fold_model;
+use crate::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use crate::ops::loss;
+use crate::train::{optimizer, OptimizerKind, Schedule, TrainConfig};
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerShare {
+    pub layer: String,
+    pub seconds: f64,
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NetworkRow {
+    /// "inference float-first", "inference fully-quantized", "train-step fully-quantized".
+    pub what: String,
+    pub batch: usize,
+    pub timing: Timing,
+    pub images_per_sec: f64,
+    /// Per-layer share of the time (inference, GPU timestamps only).
+    pub layers: Vec<LayerShare>,
+}
+
+/// The model a network benchmark runs.
+pub fn bench_config(arch: Arch, depth: usize, width: usize, input: [usize; 3], first: FirstLayer, last: LastLayer) -> ModelConfig {
+    ModelConfig {
+        arch,
+        depth,
+        width,
+        act_bits: 2,
+        act_max: 2.0,
+        first_layer: first,
+        embed_dim: 10,
+        embed_bits: 2,
+        embed_table: TableKind::PerChannel,
+        last_layer: last,
+        input,
+        classes: 10,
+        class_names: (0..10).map(|i| i.to_string()).collect(),
+    }
+}
+
+fn random_pixels(gpu: &Gpu, n: usize, input: [usize; 3], seed: u64) -> Result<Tensor> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let px: Vec<u8> = (0..n * input.iter().product::<usize>()).map(|_| rng.random()).collect();
+    Tensor::from_slice(gpu, &[n, input[0], input[1], input[2]], &px)
+}
+
+/// Integer-engine inference throughput of `cfg` (randomly initialised, folded).
+pub fn inference(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label: &str) -> Result<NetworkRow> {
+    let model = Model::new(gpu, cfg, 1)?;
+    let mut int = fold_model(gpu, model)?;
+    let pixels = random_pixels(gpu, batch, cfg.input, 2)?;
+    let timing = time_op(gpu, 2, reps, |rec| int.record(rec, &pixels, None).map(|_| ()))?;
+    // One more run with timestamps per dispatch, attributed to layers.
+    let mut marks = Vec::new();
+    let mut rec = Recorder::new(gpu).with_timing(4096);
+    int.record(&mut rec, &pixels, Some(&mut marks))?;
+    let times = rec.submit_timed()?;
+    let mut layers = Vec::new();
+    if !times.passes.is_empty() {
+        let total: f64 = times.passes.iter().map(|(_, s)| s).sum();
+        for (i, (name, start)) in marks.iter().enumerate() {
+            let end = marks.get(i + 1).map_or(times.passes.len(), |m| m.1).min(times.passes.len());
+            let s: f64 = times.passes[(*start).min(end)..end].iter().map(|(_, s)| s).sum();
+            layers.push(LayerShare { layer: name.clone(), seconds: s, share: s / total.max(1e-12) });
+        }
+    }
+    Ok(NetworkRow {
+        what: label.into(),
+        batch,
+        images_per_sec: batch as f64 / timing.median_s,
+        timing,
+        layers,
+    })
+}
+
+/// Training-step throughput: upload, forward, loss, backward and optimizer in one submit.
+pub fn train_step(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label: &str) -> Result<NetworkRow> {
+    let mut model = Model::new(gpu, cfg, 1)?;
+    let tc = TrainConfig {
+        epochs: 1,
+        batch,
+        lr: 1e-3,
+        optimizer: OptimizerKind::Adam,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        schedule: Schedule::Constant,
+        warmup_epochs: 0.0,
+        seed: 0,
+        augment: false,
+        limit_train: None,
+        limit_test: None,
+        log_every: 1,
+    };
+    let pixels = random_pixels(gpu, batch, cfg.input, 3)?;
+    let labels_host: Vec<i32> = (0..batch).map(|i| (i % cfg.classes) as i32).collect();
+    let labels = Tensor::from_slice(gpu, &[batch], &labels_host)?;
+    let mut step = 0u64;
+    let timing = time_op(gpu, 2, reps, |rec| {
+        let logits = model.forward(rec, &pixels, true)?;
+        let out = loss::softmax_xent(rec, &logits, &labels)?;
+        model.backward(rec, &out.dlogits)?;
+        step += 1;
+        optimizer::apply(rec, &mut model, &tc, step, 1e-3)
+    })?;
+    Ok(NetworkRow { what: label.into(), batch, images_per_sec: batch as f64 / timing.median_s, timing, layers: Vec::new() })
+}
+
+/// Every row of `pixembed bench network`.
+pub fn run(gpu: &Gpu, arch: Arch, depth: usize, width: usize, input: [usize; 3], batch: usize, train_batch: usize, reps: usize) -> Result<Vec<NetworkRow>> {
+    let float = bench_config(arch, depth, width, input, FirstLayer::Float, LastLayer::Float);
+    let quant = bench_config(arch, depth, width, input, FirstLayer::Embed, LastLayer::Binary);
+    Ok(vec![
+        inference(gpu, &float, batch, reps, "inference float-first")?,
+        inference(gpu, &quant, batch, reps, "inference fully-quantized")?,
+        train_step(gpu, &quant, train_batch, reps, "train-step fully-quantized")?,
+    ])
+}
