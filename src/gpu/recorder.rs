@@ -44,6 +44,17 @@ pub fn grid_for(gpu: &Gpu, n: usize, wg: u32) -> [u32; 3] {
     grid(gpu, (n as u64).div_ceil(wg as u64) as u32)
 }
 
+/// A finished recording: the command buffers, timestamps and labels, plus every buffer the
+/// commands use. The buffers are dropped only after submitting, so that the pool cannot hand
+/// one to another thread (whose queued writes would land before these commands run) between
+/// finishing and submitting.
+struct Finished {
+    cmds: Vec<wgpu::CommandBuffer>,
+    timestamps: Option<Timestamps>,
+    labels: Vec<&'static str>,
+    held: Vec<Arc<PooledBuffer>>,
+}
+
 pub struct Recorder<'g> {
     gpu: &'g Gpu,
     encoder: wgpu::CommandEncoder,
@@ -208,36 +219,44 @@ impl<'g> Recorder<'g> {
         self.encoder.clear_buffer(t.buffer(), 0, Some(t.byte_len()));
     }
 
-    fn finish(
-        mut self,
-    ) -> (
-        Vec<wgpu::CommandBuffer>,
-        Option<Timestamps>,
-        Vec<&'static str>,
-    ) {
+    fn finish(mut self) -> Finished {
         for (buf, data) in &self.blocks {
             self.gpu.queue().write_buffer(buf.buffer(), 0, data);
         }
         if let Some(t) = &self.timestamps {
             t.resolve(&mut self.encoder, self.labels.len());
         }
-        (vec![self.encoder.finish()], self.timestamps, self.labels)
+        let mut held = self.keep;
+        held.extend(self.blocks.into_iter().map(|(buf, _)| buf));
+        Finished {
+            cmds: vec![self.encoder.finish()],
+            timestamps: self.timestamps,
+            labels: self.labels,
+            held,
+        }
     }
 
     /// Submit the recorded work (does not wait).
     pub fn submit(self) {
         let gpu = self.gpu;
-        let (cmds, _, _) = self.finish();
-        gpu.queue().submit(cmds);
+        let done = self.finish();
+        gpu.queue().submit(done.cmds);
+        drop(done.held);
     }
 
     /// Submit, wait, and time the work: GPU timestamps per dispatch where the adapter has
     /// them, otherwise the wall time of submit + wait.
     pub fn submit_timed(self) -> Result<PassTimes> {
         let gpu = self.gpu;
-        let (cmds, ts, labels) = self.finish();
+        let Finished {
+            cmds,
+            timestamps: ts,
+            labels,
+            held,
+        } = self.finish();
         let start = Instant::now();
         gpu.queue().submit(cmds);
+        drop(held);
         gpu.wait()?;
         let wall = start.elapsed().as_secs_f64();
         match ts {
