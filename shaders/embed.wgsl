@@ -232,21 +232,26 @@ fn backward_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @group(0) @binding(2) var<storage, read> partials: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dtable: array<f32>;
 
-// One invocation per table entry e = (t*256 + v)*D + d:
-// dtable[e] = (sum over chunks, in order, of partial[chunk][t][v][d/4][d%4]) * 1[0 < table[e] < max].
+// One invocation per (t, v, g), g fastest: the vec4 sum over chunks, in order, of
+// partial[chunk][t][v][g]; then dtable[(t*256 + v)*D + d] = sum[d - 4g] * 1[0 < table[..] < max]
+// for d = 4g .. min(4g + 3, D - 1).
 @compute @workgroup_size(64)
 fn backward_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
-    let e = linear_index(wid, nwg, lid, 64u);
-    if e >= p.entries { return; }
-    let tv = e / p.dim;
-    let d = e - tv * p.dim;
-    let g = d / 4u;
-    let lane = d % 4u;
-    let stride = p.tables * 256u * p.groups;
-    var sum = 0.0;
+    let i = linear_index(wid, nwg, lid, 64u);
+    let rows = p.tables * 256u;
+    if i >= rows * p.groups { return; }
+    let stride = rows * p.groups;
+    var sum = vec4<f32>(0.0);
     for (var chunk = 0u; chunk < p.chunks; chunk++) {
-        sum += partials[chunk * stride + tv * p.groups + g][lane];
+        sum += partials[chunk * stride + i];
     }
-    dtable[e] = sum * ste_mask(table[e], p.max_v);
+    let tv = i / p.groups;
+    let d0 = (i % p.groups) * 4u;
+    for (var k = 0u; k < 4u; k++) {
+        if d0 + k < p.dim {
+            let e = tv * p.dim + d0 + k;
+            dtable[e] = sum[k] * ste_mask(table[e], p.max_v);
+        }
+    }
 }
