@@ -122,7 +122,7 @@ impl DataArgs {
         let opts = data::LoadOptions {
             limit_train: self.limit_train,
             limit_test: self.limit_test,
-            resize: self.resize,
+            resize: self.resize.map(|(h, w)| (w, h)),
             ..Default::default()
         };
         data::load(&path, format, &opts).with_context(|| format!("loading {}", path.display()))

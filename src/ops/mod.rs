@@ -1,10 +1,14 @@
 //! Host side of each kernel family: shape checks, bindings, dispatch; forward and backward.
 //! No model knowledge lives here. Layouts: [`layout`].
 
+pub mod binarize;
+pub mod embed;
+pub mod encode;
 pub mod layout;
 pub mod loss;
 pub mod lut;
 pub mod optim;
+pub mod pack;
 pub mod packed_pool;
 pub mod quant;
 pub mod reduce;

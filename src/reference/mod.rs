@@ -1,6 +1,9 @@
 //! Plain-Rust CPU reference of every op: obvious loops, std only. This is the executable
 //! spec; every GPU kernel is tested against its twin here.
 
+pub mod binarize;
+pub mod embed;
+pub mod encode;
 pub mod loss;
 pub mod lut;
 pub mod optim;

@@ -97,13 +97,13 @@ impl<'a> Trainer<'a> {
     ) -> Result<(f64, f64, f64, f64)> {
         let gpu = self.gpu;
         let epoch = self.progress.epoch;
-        let batcher = Batcher::new(train, self.cfg.batch, self.cfg.seed, self.cfg.augment);
+        let batcher = Batcher::train(train, self.cfg.batch, self.cfg.seed)?.augment(self.cfg.augment);
         let steps = self.steps_per_epoch(train.n);
         let log = Tensor::zeros(gpu, DType::Bits, &[steps.max(1), LOG_WORDS])?;
         let start = Instant::now();
         let (mut images, mut done) = (0usize, 0usize);
         let shape = [train.h, train.w, train.c];
-        for (i, batch) in batcher.epoch(epoch).enumerate() {
+        for (i, batch) in batcher.epoch(epoch as u64).enumerate() {
             let t = (epoch as f32) + i as f32 / steps as f32;
             let lr = self.cfg.lr_at(t);
             let pixels = Tensor::from_slice(
@@ -242,7 +242,7 @@ pub fn evaluate(gpu: &Gpu, model: &mut Model, data: &Dataset, batch: usize) -> R
     check_data(&model.cfg, data)?;
     let steps = data.n.div_ceil(batch.max(1));
     let log = Tensor::zeros(gpu, DType::I32, &[steps.max(1), 2])?;
-    for (i, b) in Batcher::new(data, batch, 0, false).in_order().enumerate() {
+    for (i, b) in Batcher::eval(data, batch)?.epoch(0).enumerate() {
         let pixels = Tensor::from_slice(gpu, &[b.len, data.h, data.w, data.c], &b.images)?;
         let labels = Tensor::from_slice(gpu, &[b.len], &b.labels)?;
         let mut rec = Recorder::new(gpu);
