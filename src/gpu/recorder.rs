@@ -208,12 +208,17 @@ impl<'g> Recorder<'g> {
         self.encoder.clear_buffer(t.buffer(), 0, Some(t.byte_len()));
     }
 
+    /// The command buffers, timestamps and labels, plus every buffer the commands use: the
+    /// caller drops those only after submitting, so that the pool cannot hand one to another
+    /// thread (whose queued writes would land before these commands run) in between.
+    #[allow(clippy::type_complexity)]
     fn finish(
         mut self,
     ) -> (
         Vec<wgpu::CommandBuffer>,
         Option<Timestamps>,
         Vec<&'static str>,
+        Vec<Arc<PooledBuffer>>,
     ) {
         for (buf, data) in &self.blocks {
             self.gpu.queue().write_buffer(buf.buffer(), 0, data);
@@ -221,23 +226,32 @@ impl<'g> Recorder<'g> {
         if let Some(t) = &self.timestamps {
             t.resolve(&mut self.encoder, self.labels.len());
         }
-        (vec![self.encoder.finish()], self.timestamps, self.labels)
+        let mut held = self.keep;
+        held.extend(self.blocks.into_iter().map(|(buf, _)| buf));
+        (
+            vec![self.encoder.finish()],
+            self.timestamps,
+            self.labels,
+            held,
+        )
     }
 
     /// Submit the recorded work (does not wait).
     pub fn submit(self) {
         let gpu = self.gpu;
-        let (cmds, _, _) = self.finish();
+        let (cmds, _, _, held) = self.finish();
         gpu.queue().submit(cmds);
+        drop(held);
     }
 
     /// Submit, wait, and time the work: GPU timestamps per dispatch where the adapter has
     /// them, otherwise the wall time of submit + wait.
     pub fn submit_timed(self) -> Result<PassTimes> {
         let gpu = self.gpu;
-        let (cmds, ts, labels) = self.finish();
+        let (cmds, ts, labels, held) = self.finish();
         let start = Instant::now();
         gpu.queue().submit(cmds);
+        drop(held);
         gpu.wait()?;
         let wall = start.elapsed().as_secs_f64();
         match ts {
