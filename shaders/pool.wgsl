@@ -3,8 +3,8 @@
 //
 //   max forward:  y[n,oh,ow,c] = max over the window, argmax = flat input index of the first
 //                 maximum in scan order (window row, then column): later equal values lose.
-//   max backward: dx[i] = sum of dy[o] over the outputs o whose window contains i and whose
-//                 argmax is i (gather form, outputs visited in (oh, ow) order; no atomics).
+//   max backward: dx[i] = sum of dy[o] over the outputs o whose argmax is i, added in (oh, ow)
+//                 order by one invocation per (image, channel) column (no atomics).
 //   avg forward:  y = sum over the window / (k * k)
 //   avg backward: dx[i] = sum of dy[o] over the windows containing i, / (k * k)
 //   global avg:   y[n, c] = sum_{h,w} x[n,h,w,c] / (h * w);  dx[n,h,w,c] = dy[n, c] / (h * w)
@@ -88,7 +88,12 @@ fn input_coords(i: u32) -> vec4<u32> {
     return vec4<u32>(t / p.h, t % p.h, iw, ch);
 }
 
-// ---- max backward (gather) ----
+// ---- max backward: one invocation per (image, channel) column ----
+// Walks that column's outputs in (oh, ow) order and adds dy[o] into dx[argmax[o]]
+// (dx cleared beforehand). An argmax stays in its output's image and channel, so columns
+// touch disjoint elements of dx; within a column the order is fixed, so each dx[i] is the
+// sum of the dy of the windows whose argmax is i, in (oh, ow) order: no atomics, and no
+// need to know the window size or stride.
 @group(0) @binding(1) var<storage, read> mb_dy: array<f32>;
 @group(0) @binding(2) var<storage, read> mb_arg: array<i32>;
 @group(0) @binding(3) var<storage, read_write> mb_dx: array<f32>;
@@ -96,20 +101,17 @@ fn input_coords(i: u32) -> vec4<u32> {
 @compute @workgroup_size(WG)
 fn max_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid, WG);
-    if i >= p.total { return; }
-    let q = input_coords(i);
-    let rh = covering(q.y, p.ho);
-    let rw = covering(q.z, p.wo);
-    var s = 0.0;
-    for (var oh = rh.x; oh < rh.y; oh++) {
-        for (var ow = rw.x; ow < rw.y; ow++) {
-            let o = ((q.x * p.ho + oh) * p.wo + ow) * p.c + q.w;
-            // dx[i] += dy[o] when argmax[o] == i
-            s += select(0.0, mb_dy[o], mb_arg[o] == i32(i));
-        }
+    let id = linear_index(wid, nwg, lid, WG);
+    if id >= p.total { return; }
+    let b = id / p.c;
+    let ch = id - b * p.c;
+    let outputs = p.ho * p.wo;
+    for (var q = 0u; q < outputs; q++) {
+        let o = (b * outputs + q) * p.c + ch;
+        let i = u32(mb_arg[o]);
+        // dx[argmax[o]] += dy[o]
+        mb_dx[i] = mb_dx[i] + mb_dy[o];
     }
-    mb_dx[i] = s;
 }
 
 // ---- average forward ----

@@ -105,7 +105,7 @@ fn max_backward_matches_reference_and_finite_differences() {
             Tensor::from_slice(gpu, &os, &rarg).unwrap(),
         );
         let mut rec = Recorder::new(gpu);
-        let dx = pool::max_backward(&mut rec, &dyt, &argt, &shape, k, s).unwrap();
+        let dx = pool::max_backward(&mut rec, &dyt, &argt, &shape).unwrap();
         rec.submit();
         let dx = down(gpu, &dx);
         let what = format!("max pool backward {shape:?} k{k} s{s}");
@@ -225,5 +225,9 @@ fn bad_geometry_is_an_error() {
     assert!(pool::avg_backward(&mut rec, &dy, &[1, 3, 3, 2], 2, 1).is_ok());
     assert!(pool::avg_backward(&mut rec, &dy, &[1, 3, 3, 2], 2, 2).is_err());
     let arg_f32 = up(gpu, &[1, 2, 2, 2], &[0.0; 8]);
-    assert!(pool::max_backward(&mut rec, &dy, &arg_f32, &[1, 3, 3, 2], 2, 1).is_err());
+    assert!(pool::max_backward(&mut rec, &dy, &arg_f32, &[1, 3, 3, 2]).is_err());
+    let arg = Tensor::from_slice(gpu, &[1, 2, 2, 2], &[0i32; 8]).unwrap();
+    assert!(pool::max_backward(&mut rec, &dy, &arg, &[1, 3, 3, 2]).is_ok());
+    assert!(pool::max_backward(&mut rec, &dy, &arg, &[1, 3, 3, 3]).is_err());
+    assert!(pool::max_backward(&mut rec, &dy, &arg, &[1, 1, 3, 2]).is_err());
 }

@@ -3,8 +3,9 @@
 //! [`crate::reference::pool`].
 //!
 //! `argmax` holds flat input indices `((n * H + h) * W + w) * C + c` as i32; among equal
-//! values the first in scan order (window row, then column) wins. Backward passes are
-//! gathers (one invocation per input element, outputs summed in a fixed order): no atomics.
+//! values the first in scan order (window row, then column) wins. Backward passes sum in a
+//! fixed order with no atomics: average pooling gathers (one invocation per input element),
+//! max pooling walks each (image, channel) column's outputs in order.
 
 use crate::error::{Error, Result};
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
@@ -107,26 +108,39 @@ pub fn max_forward(
     Ok((y, arg))
 }
 
-/// Max pool backward: dx[i] = sum of dy over the outputs whose argmax is i. The window
-/// geometry is recovered from `input_shape` and the shape of `dy`.
+/// Max pool backward: dx[i] = sum of dy over the outputs whose argmax is i (`argmax` as
+/// returned by [`max_forward`]). The sum runs over each (image, channel) column's outputs in
+/// (oh, ow) order, so it is deterministic and needs neither the window size nor the stride.
 pub fn max_backward(
     rec: &mut Recorder,
     dy: &Tensor,
     argmax: &Tensor,
     input_shape: &[usize],
-    k: usize,
-    stride: usize,
 ) -> Result<Tensor> {
-    let g = Geom::new("max pool backward", input_shape, k, stride)?;
-    dy.expect("max pool upstream gradient", DType::F32, &g.output)?;
-    argmax.expect("max pool argmax", DType::I32, &g.output)?;
-    let dx = Tensor::empty(rec.gpu(), DType::F32, &g.input)?;
-    run(
-        rec,
-        "max_backward",
-        g.params(dx.numel()),
-        &[dy, argmax, &dx],
-    )?;
+    let what = "max pool backward";
+    let (input, output) = match (input_shape, dy.shape()) {
+        (&[n, h, w, c], &[dn, ho, wo, dc])
+            if n == dn && c == dc && (1..=h).contains(&ho) && (1..=w).contains(&wo) && n * c > 0 =>
+        {
+            ([n, h, w, c], [n, ho, wo, c])
+        }
+        _ => {
+            return Err(Error::shape(format!(
+                "{what}: upstream gradient {dy:?} is not a pooled output of input {input_shape:?}"
+            )))
+        }
+    };
+    dy.expect("max pool upstream gradient", DType::F32, &output)?;
+    argmax.expect("max pool argmax", DType::I32, &output)?;
+    let g = Geom {
+        input,
+        output,
+        k: 0,
+        stride: 0,
+    };
+    let dx = Tensor::empty(rec.gpu(), DType::F32, &input)?;
+    rec.zero(&dx);
+    run(rec, "max_backward", g.params(input[0] * input[3]), &[dy, argmax, &dx])?;
     Ok(dx)
 }
 
