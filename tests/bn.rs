@@ -9,7 +9,8 @@ use pixembed::ops::bn::{self, BnParams};
 use pixembed::reference::bn as r;
 
 /// Shapes covering batch 1, odd H/W, C = 1, 3, 33, 64, flat [N, C], a partial last chunk
-/// (126 rows = 64 + 62) and many chunks.
+/// (126 rows = 64 + 62) and many chunks. C = 64 and 16 take the four-channel kernels, the
+/// others the one-channel kernels.
 const SHAPES: &[&[usize]] = &[
     &[2, 9, 7, 3],
     &[1, 5, 5, 1],
@@ -18,6 +19,7 @@ const SHAPES: &[&[usize]] = &[
     &[4, 16, 17, 5],
     &[6, 16],
     &[2, 1],
+    &[3, 11, 13, 4],
 ];
 
 struct Case {

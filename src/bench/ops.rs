@@ -1,5 +1,7 @@
 //! `pixembed bench ops`: the rate of each performance-critical op on the body shape.
 
+pub mod layers;
+
 use super::{time_op, OpRate};
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
@@ -9,6 +11,7 @@ use crate::reference::QuantSpec;
 pub fn run_all(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     let mut rows = Vec::new();
     rows.extend(quant(gpu, reps)?);
+    rows.extend(layers::rates(gpu, reps)?);
     Ok(rows)
 }
 

@@ -4,7 +4,9 @@
 //!
 //! Reductions are deterministic: rows are split into fixed chunks ([`RowChunks`]), each
 //! chunk reduced in row order, the chunk results merged in chunk order. Two runs on the same
-//! adapter are bit-identical.
+//! adapter are bit-identical. The passes that walk the rows take four channels per
+//! invocation (shaders/bn_vec4.wgsl) when C is a multiple of 4, one otherwise
+//! (shaders/bn.wgsl).
 
 use super::elementwise::{rows_and_channels, RowChunks};
 use crate::error::{Error, Result};
@@ -54,6 +56,25 @@ fn params(rc: RowChunks, momentum: f32, eps: f32) -> Params {
     }
 }
 
+/// A row-walking pass: the vec4 kernel when C is a multiple of 4, else the scalar one.
+fn row_pass(
+    rec: &mut Recorder,
+    rc: RowChunks,
+    entry: &'static str,
+    params: &Params,
+    tensors: &[&Tensor],
+) -> Result<()> {
+    let (shader, groups) = if rc.channels.is_multiple_of(4) {
+        ("bn_vec4", rc.channels / 4)
+    } else {
+        ("bn", rc.channels)
+    };
+    let mut args = vec![Arg::Params(bytemuck::bytes_of(params))];
+    args.extend(tensors.iter().map(|t| Arg::T(t)));
+    let grid = grid_for(rec.gpu(), rc.chunks * groups, WG);
+    rec.dispatch(&Kernel::new(shader, entry), &args, grid)
+}
+
 fn check_channel_vectors(what: &str, c: usize, vs: &[(&str, &Tensor)]) -> Result<()> {
     for (name, t) in vs {
         t.expect(&format!("{what} {name}"), DType::F32, &[c])?;
@@ -101,12 +122,8 @@ pub fn forward_train(rec: &mut Recorder, x: &Tensor, p: &BnParams) -> Result<(Te
     let rc = RowChunks::new(rows, c);
     let pp = params(rc, p.momentum, p.eps);
     let pb = bytemuck::bytes_of(&pp);
-    let stats = Tensor::empty(gpu, DType::F32, &[rc.chunks, c, 2])?;
-    rec.dispatch(
-        &Kernel::new("bn", "chunk_stats"),
-        &[Arg::Params(pb), Arg::T(x), Arg::T(&stats)],
-        grid_for(gpu, rc.runs(), WG),
-    )?;
+    let stats = Tensor::empty(gpu, DType::F32, &[2, rc.chunks, c])?;
+    row_pass(rec, rc, "chunk_stats", &pp, &[x, &stats])?;
     let saved = BnSaved {
         mean: Tensor::empty(gpu, DType::F32, &[c])?,
         invstd: Tensor::empty(gpu, DType::F32, &[c])?,
@@ -177,18 +194,12 @@ fn normalize(
 ) -> Result<Tensor> {
     let y = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
     let pp = params(rc, 0.0, 0.0);
-    rec.dispatch(
-        &Kernel::new("bn", "normalize"),
-        &[
-            Arg::Params(bytemuck::bytes_of(&pp)),
-            Arg::T(x),
-            Arg::T(gamma),
-            Arg::T(beta),
-            Arg::T(mean),
-            Arg::T(invstd),
-            Arg::T(&y),
-        ],
-        grid_for(rec.gpu(), rc.runs(), WG),
+    row_pass(
+        rec,
+        rc,
+        "normalize",
+        &pp,
+        &[x, gamma, beta, mean, invstd, &y],
     )?;
     Ok(y)
 }
@@ -218,18 +229,13 @@ pub fn backward(
     let rc = RowChunks::new(rows, c);
     let pp = params(rc, 0.0, 0.0);
     let pb = bytemuck::bytes_of(&pp);
-    let sums = Tensor::empty(gpu, DType::F32, &[rc.chunks, c, 2])?;
-    rec.dispatch(
-        &Kernel::new("bn", "chunk_grad_sums"),
-        &[
-            Arg::Params(pb),
-            Arg::T(x),
-            Arg::T(dy),
-            Arg::T(&saved.mean),
-            Arg::T(&saved.invstd),
-            Arg::T(&sums),
-        ],
-        grid_for(gpu, rc.runs(), WG),
+    let sums = Tensor::empty(gpu, DType::F32, &[2, rc.chunks, c])?;
+    row_pass(
+        rec,
+        rc,
+        "chunk_grad_sums",
+        &pp,
+        &[x, dy, &saved.mean, &saved.invstd, &sums],
     )?;
     let dgamma = Tensor::empty(gpu, DType::F32, &[c])?;
     let dbeta = Tensor::empty(gpu, DType::F32, &[c])?;
@@ -244,20 +250,21 @@ pub fn backward(
         grid_for(gpu, c, WG),
     )?;
     let dx = Tensor::empty(gpu, DType::F32, x.shape())?;
-    rec.dispatch(
-        &Kernel::new("bn", "input_grad"),
+    row_pass(
+        rec,
+        rc,
+        "input_grad",
+        &pp,
         &[
-            Arg::Params(pb),
-            Arg::T(x),
-            Arg::T(dy),
-            Arg::T(gamma),
-            Arg::T(&saved.mean),
-            Arg::T(&saved.invstd),
-            Arg::T(&dgamma),
-            Arg::T(&dbeta),
-            Arg::T(&dx),
+            x,
+            dy,
+            gamma,
+            &saved.mean,
+            &saved.invstd,
+            &dgamma,
+            &dbeta,
+            &dx,
         ],
-        grid_for(gpu, rc.runs(), WG),
     )?;
     Ok((dx, dgamma, dbeta))
 }

@@ -120,7 +120,11 @@ pub fn max_backward(
     let what = "max pool backward";
     let (input, output) = match (input_shape, dy.shape()) {
         (&[n, h, w, c], &[dn, ho, wo, dc])
-            if n == dn && c == dc && (1..=h).contains(&ho) && (1..=w).contains(&wo) && n * c > 0 =>
+            if n == dn
+                && c == dc
+                && (1..=h).contains(&ho)
+                && (1..=w).contains(&wo)
+                && n * c > 0 =>
         {
             ([n, h, w, c], [n, ho, wo, c])
         }
@@ -140,7 +144,12 @@ pub fn max_backward(
     };
     let dx = Tensor::empty(rec.gpu(), DType::F32, &input)?;
     rec.zero(&dx);
-    run(rec, "max_backward", g.params(input[0] * input[3]), &[dy, argmax, &dx])?;
+    run(
+        rec,
+        "max_backward",
+        g.params(input[0] * input[3]),
+        &[dy, argmax, &dx],
+    )?;
     Ok(dx)
 }
 
