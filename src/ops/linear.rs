@@ -1,7 +1,6 @@
 //! Fully connected layer: x [N, I], w [O, I] (row per output), bias [O]; y = x w^T + b.
-//! Each product is a register-blocked matrix-product kernel: with vec4 loads
-//! (shaders/linear_vec4.wgsl) where the dimensions are multiples of 4, else the strided
-//! scalar one (shaders/linear.wgsl). Every output is a fixed-order sum (deterministic).
+//! All three products go through one strided matrix-product kernel with 8 x 8 register
+//! blocks (shaders/linear.wgsl); every output is a fixed-order sum (deterministic).
 //! Reference: [`crate::reference::linear`].
 
 use super::elementwise;
@@ -36,7 +35,8 @@ fn strided_matmul(
     bias: Option<&Tensor>,
 ) -> Result<Tensor> {
     let out = Tensor::empty(rec.gpu(), DType::F32, &[m, n])?;
-    let col_blocks = n.div_ceil(4);
+    // One invocation per 8 x 8 output block.
+    let col_blocks = n.div_ceil(8);
     let p = Params {
         m: m as u32,
         n: n as u32,
@@ -47,7 +47,7 @@ fn strided_matmul(
         b_k: b_k as u32,
         b_j: b_j as u32,
     };
-    let groups = grid_for(rec.gpu(), m.div_ceil(4) * col_blocks, WG);
+    let groups = grid_for(rec.gpu(), m.div_ceil(8) * col_blocks, WG);
     let mut args = vec![
         Arg::Params(bytemuck::bytes_of(&p)),
         Arg::T(a),
@@ -62,60 +62,6 @@ fn strided_matmul(
         None => "matmul",
     };
     rec.dispatch(&Kernel::new("linear", entry), &args, groups)?;
-    Ok(out)
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Vec4Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    col_blocks: u32,
-}
-
-/// out [m, n] = A B (+ bias) with vec4 loads: A stored [m, k] (`a_along_k`) or [k, m]; B
-/// stored transposed as [n, k] (`b_along_k`) or as [k, n]. The dimensions read four at a
-/// time must be multiples of 4 (the caller checks).
-#[allow(clippy::too_many_arguments)]
-fn vec4_matmul(
-    rec: &mut Recorder,
-    (m, n, k): (usize, usize, usize),
-    a: &Tensor,
-    a_along_k: bool,
-    b: &Tensor,
-    b_along_k: bool,
-    bias: Option<&Tensor>,
-) -> Result<Tensor> {
-    let out = Tensor::empty(rec.gpu(), DType::F32, &[m, n])?;
-    let col_blocks = n.div_ceil(4);
-    let p = Vec4Params {
-        m: m as u32,
-        n: n as u32,
-        k: k as u32,
-        col_blocks: col_blocks as u32,
-    };
-    let groups = grid_for(rec.gpu(), m.div_ceil(4) * col_blocks, WG);
-    let mut args = vec![
-        Arg::Params(bytemuck::bytes_of(&p)),
-        Arg::T(a),
-        Arg::T(b),
-        Arg::T(&out),
-    ];
-    let entry = match bias {
-        Some(bias) => {
-            args.push(Arg::T(bias));
-            "matmul_bias"
-        }
-        None => "matmul",
-    };
-    let flag = |on: bool| if on { 1.0 } else { 0.0 };
-    let constants = [
-        ("A_ALONG_K", flag(a_along_k)),
-        ("B_ALONG_K", flag(b_along_k)),
-    ];
-    let kernel = Kernel::new("linear_vec4", entry).with(&constants);
-    rec.dispatch(&kernel, &args, groups)?;
     Ok(out)
 }
 
@@ -151,10 +97,6 @@ pub fn forward(
     if let Some(b) = bias {
         b.expect("linear bias", DType::F32, &[o])?;
     }
-    if i.is_multiple_of(4) {
-        // A = x [N, I] along k, B^T = w [O, I] along k.
-        return vec4_matmul(rec, (n, o, i), x, true, w, true, bias);
-    }
     // A = x (a_m = I, a_k = 1), B[k, j] = w[j, k] (b_k = 1, b_j = I).
     strided_matmul(rec, (n, o, i), x, (i, 1), w, (1, i), bias)
 }
@@ -171,13 +113,6 @@ pub fn backward(
     dy.expect("linear upstream gradient", DType::F32, &[n, o])?;
     // dbias[o] = sum_n dy[n, o]
     let dbias = elementwise::column_sums(rec, dy)?;
-    if i.is_multiple_of(4) && o.is_multiple_of(4) {
-        // dx = dy w: A = dy [N, O] along k, B = w [O, I] along n.
-        let dx = vec4_matmul(rec, (n, i, o), dy, true, w, false, None)?;
-        // dw = dy^T x: A^T = dy [N, O] along m, B = x [N, I] along n.
-        let dw = vec4_matmul(rec, (o, i, n), dy, false, x, false, None)?;
-        return Ok((dx, dw, dbias));
-    }
     // dx[n, i] = sum_o dy[n, o] w[o, i]: A = dy (a_m = O, a_k = 1), B = w (b_k = I, b_j = 1).
     let dx = strided_matmul(rec, (n, i, o), dy, (o, 1), w, (i, 1), None)?;
     // dw[o, i] = sum_n dy[n, o] x[n, i]: A[o, n] = dy[n, o] (a_m = 1, a_k = O),
