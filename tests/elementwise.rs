@@ -8,9 +8,11 @@ use pixembed::ops::elementwise as ew;
 use pixembed::reference::elementwise as r;
 
 /// Shapes whose last dimension is C = 1, 3, 33, 64, 16; batch 1, odd H/W, flat [N, C], and
-/// one with many row chunks.
+/// one with many row chunks. Element counts multiples of 4 take the vec4 flat kernels, the
+/// odd ones (35, 1155) the one-element kernels.
 const SHAPES: &[&[usize]] = &[
     &[1, 5, 7, 1],
+    &[1, 5, 7, 33],
     &[2, 3, 3, 3],
     &[3, 5, 4, 33],
     &[2, 8, 8, 64],
@@ -50,12 +52,14 @@ fn add_scale_and_add_inplace_match_reference() {
 #[test]
 fn add_inplace_of_itself_doubles() {
     let gpu = gpu_or_skip!();
-    let a = common::rand_f32(7, 1000, -2.0, 2.0);
-    let at = up(gpu, &[10, 100], &a);
-    let mut rec = Recorder::new(gpu);
-    ew::add_inplace(&mut rec, &at, &at).unwrap();
-    rec.submit();
-    common::assert_exact("a += a", &down(gpu, &at), &r::add(&a, &a));
+    for n in [1000, 333] {
+        let a = common::rand_f32(7, n, -2.0, 2.0);
+        let at = up(gpu, &[n], &a);
+        let mut rec = Recorder::new(gpu);
+        ew::add_inplace(&mut rec, &at, &at).unwrap();
+        rec.submit();
+        common::assert_exact("a += a", &down(gpu, &at), &r::add(&a, &a));
+    }
 }
 
 #[test]

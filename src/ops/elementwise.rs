@@ -90,6 +90,27 @@ fn chunk_params(rc: RowChunks) -> Params {
     }
 }
 
+/// A flat op over `n` elements: its `_vec4` twin (four elements per invocation) when `n` is a
+/// multiple of 4, else the one-element kernel.
+fn flat_dispatch(
+    rec: &mut Recorder,
+    entry: (&'static str, &'static str),
+    n: usize,
+    alpha: f32,
+    tensors: &[&Tensor],
+) -> Result<()> {
+    let (entry, per) = if n.is_multiple_of(4) {
+        (entry.1, 4)
+    } else {
+        (entry.0, 1)
+    };
+    let p = flat_params(n, alpha);
+    let mut args = vec![Arg::Params(bytemuck::bytes_of(&p))];
+    args.extend(tensors.iter().map(|t| Arg::T(t)));
+    let groups = grid_for(rec.gpu(), n / per, WG);
+    rec.dispatch(&Kernel::new("elementwise", entry), &args, groups)
+}
+
 fn check_f32(what: &str, t: &Tensor) -> Result<()> {
     if t.dtype() != DType::F32 {
         return Err(Error::shape(format!("{what}: expected F32, got {t:?}")));
@@ -106,39 +127,28 @@ fn check_same(what: &str, a: &Tensor, b: &Tensor) -> Result<()> {
 pub fn add(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     check_same("add", a, b)?;
     let c = Tensor::empty(rec.gpu(), DType::F32, a.shape())?;
-    let p = flat_params(a.numel(), 0.0);
-    let groups = grid_for(rec.gpu(), a.numel(), WG);
-    rec.dispatch(
-        &Kernel::new("elementwise", "add"),
-        &[
-            Arg::Params(bytemuck::bytes_of(&p)),
-            Arg::T(a),
-            Arg::T(b),
-            Arg::T(&c),
-        ],
-        groups,
-    )?;
+    flat_dispatch(rec, ("add", "add_vec4"), a.numel(), 0.0, &[a, b, &c])?;
     Ok(c)
 }
 
 /// a += b (equal shapes), for gradient accumulation. `b` may be `a` itself (then a *= 2).
 pub fn add_inplace(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<()> {
     check_same("add_inplace", a, b)?;
-    let groups = grid_for(rec.gpu(), a.numel(), WG);
     if a.buffer() == b.buffer() {
         // One buffer cannot be bound both writable and read-only in a dispatch.
         let p = flat_params(a.numel(), 2.0);
         return rec.dispatch(
             &Kernel::new("elementwise", "scale_inplace"),
             &[Arg::Params(bytemuck::bytes_of(&p)), Arg::T(a)],
-            groups,
+            grid_for(rec.gpu(), a.numel(), WG),
         );
     }
-    let p = flat_params(a.numel(), 0.0);
-    rec.dispatch(
-        &Kernel::new("elementwise", "add_inplace"),
-        &[Arg::Params(bytemuck::bytes_of(&p)), Arg::T(a), Arg::T(b)],
-        groups,
+    flat_dispatch(
+        rec,
+        ("add_inplace", "add_inplace_vec4"),
+        a.numel(),
+        0.0,
+        &[a, b],
     )
 }
 
@@ -146,13 +156,7 @@ pub fn add_inplace(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<()> {
 pub fn scale(rec: &mut Recorder, x: &Tensor, alpha: f32) -> Result<Tensor> {
     check_f32("scale", x)?;
     let y = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
-    let p = flat_params(x.numel(), alpha);
-    let groups = grid_for(rec.gpu(), x.numel(), WG);
-    rec.dispatch(
-        &Kernel::new("elementwise", "scale"),
-        &[Arg::Params(bytemuck::bytes_of(&p)), Arg::T(x), Arg::T(&y)],
-        groups,
-    )?;
+    flat_dispatch(rec, ("scale", "scale_vec4"), x.numel(), alpha, &[x, &y])?;
     Ok(y)
 }
 
