@@ -201,14 +201,11 @@ pub fn global_avg_backward(
     Ok(dx)
 }
 
-/// The global pool as one window covering the whole image.
+/// Geometry of the global pool: its kernels read only the input shape (the 1 x 1 window
+/// passed here just validates it).
 fn global_geom(what: &str, input: &[usize]) -> Result<Geom> {
     match input {
-        [_, h, w, _] if h * w > 0 => {
-            let mut g = Geom::new(what, input, 1, 1)?;
-            g.k = 0;
-            Ok(g)
-        }
+        [_, h, w, _] if h * w > 0 => Geom::new(what, input, 1, 1),
         _ => Err(Error::shape(format!(
             "{what}: expected a non-empty NHWC input, got shape {input:?}"
         ))),
