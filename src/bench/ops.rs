@@ -1,6 +1,7 @@
 //! `pixembed bench ops`: the rate of each performance-critical op on the body shape.
 
 pub mod embed;
+pub mod layers;
 
 use super::{time_op, OpRate};
 use crate::error::Result;
@@ -12,6 +13,7 @@ pub fn run_all(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     let mut rows = Vec::new();
     rows.extend(quant(gpu, reps)?);
     rows.extend(embed::rates(gpu, reps)?);
+    rows.extend(layers::rates(gpu, reps)?);
     Ok(rows)
 }
 

@@ -2,14 +2,18 @@
 //! No model knowledge lives here. Layouts: [`layout`].
 
 pub mod binarize;
+pub mod bn;
+pub mod elementwise;
 pub mod embed;
 pub mod encode;
 pub mod layout;
+pub mod linear;
 pub mod loss;
 pub mod lut;
 pub mod optim;
 pub mod pack;
 pub mod packed_pool;
+pub mod pool;
 pub mod quant;
 pub mod reduce;
 pub mod residual_threshold;

@@ -2,12 +2,16 @@
 //! spec; every GPU kernel is tested against its twin here.
 
 pub mod binarize;
+pub mod bn;
+pub mod elementwise;
 pub mod embed;
 pub mod encode;
+pub mod linear;
 pub mod loss;
 pub mod lut;
 pub mod optim;
 pub mod pack;
+pub mod pool;
 pub mod quant;
 pub mod reduce;
 pub mod shortcut;
