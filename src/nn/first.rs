@@ -106,7 +106,7 @@ impl FirstLayer {
             Kind::Int8 => encode::to_f32(rec, pixels),
             Kind::Naive => encode::naive(rec, pixels, self.cfg.embed_bits),
             Kind::Bitplane => encode::bitplane(rec, pixels),
-            Kind::Thermometer => encode::thermometer(rec, pixels, self.cfg.embed_dim),
+            Kind::Thermometer => encode::thermometer(rec, pixels, self.cfg.embed_dim as u32),
             Kind::Embed => {
                 let table = self
                     .table
