@@ -7,6 +7,7 @@ use pixembed::gpu::{self, AdapterRequest, Gpu};
 use pixembed::infer::IntModel;
 use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
 use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
+use pixembed::bench::first_layer::Shape;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -56,6 +57,9 @@ enum Command {
     Export(ExportArgs),
     /// Classify image files with an exported integer model
     Infer(InferArgs),
+    /// Benchmarks: op rates, first-layer variants, whole networks
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// List adapters, show the selected one, its features and limits
     Info {
         /// Print JSON
@@ -79,6 +83,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval(&cli.device, &args),
         Command::Export(args) => export(&cli.device, &args),
         Command::Infer(args) => infer(&cli.device, &args),
+        Command::Bench(b) => bench(&cli.device, b),
     }
 }
 
@@ -197,6 +202,54 @@ struct TrainArgs {
     /// One JSON object per epoch on stdout, then a summary object
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Rate of each performance-critical op on the body shape [64,32,32,64]
+    Ops {
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each first-layer variant at inference, pixels to packed codes
+    FirstLayer {
+        /// cifar (32x32x3, 3x3/1), imagenet (224x224x3, 7x7/2), imagenet3 (3x3/2) or HxWxC
+        #[arg(long, default_value = "cifar")]
+        shape: Shape,
+        /// Images per batch (default: 256 for cifar, 16 for imagenet)
+        #[arg(long)]
+        batch: Option<usize>,
+        #[arg(long, default_value_t = 64)]
+        out_channels: usize,
+        #[arg(long, default_value_t = 7)]
+        reps: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whole-network inference (float first layer vs fully quantized) and training step
+    Network {
+        #[arg(long, value_enum, default_value_t = Arch::Resnet)]
+        model: Arch,
+        #[arg(long, default_value_t = 20)]
+        depth: usize,
+        #[arg(long, default_value_t = 16)]
+        width: usize,
+        /// Input HxWxC
+        #[arg(long, default_value = "32x32x3")]
+        input: String,
+        /// Inference batch
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// Training batch
+        #[arg(long, default_value_t = 128)]
+        train_batch: usize,
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -463,6 +516,64 @@ fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
     }
     if failures > 0 {
         anyhow::bail!("{failures} of {} images could not be read", a.images.len());
+    }
+    Ok(())
+}
+
+fn print_timing_source(gpu: &Gpu, source: &str) {
+    println!("adapter: {} ({}); times: {source}, median of repeated runs", gpu.summary().name, gpu.summary().backend);
+}
+
+fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
+    let gpu = Gpu::new(&dev.request())?;
+    match b {
+        BenchCommand::Ops { reps, json } => {
+            let rows = pixembed::bench::ops::run_all(&gpu, reps)?;
+            if json {
+                println!("{}", serde_json::json!({ "adapter": gpu.summary(), "ops": rows.iter().map(|r| serde_json::json!({"op": r.op, "shape": r.shape, "timing": r.timing, "rate": r.rate(), "unit": r.unit})).collect::<Vec<_>>() }));
+            } else {
+                print_timing_source(&gpu, rows.first().map_or("-", |r| r.timing.source));
+                println!("{:<36} {:<34} {:>10} {:>12}", "op", "shape", "median ms", "rate");
+                for r in &rows {
+                    println!("{:<36} {:<34} {:>10.2} {:>8.1} {}", r.op, r.shape, r.timing.median_s * 1e3, r.rate(), r.unit);
+                }
+            }
+        }
+        BenchCommand::FirstLayer { shape, batch, out_channels, reps, json } => {
+            let batch = batch.unwrap_or(shape.default_batch);
+            let rows = pixembed::bench::first_layer::run(&gpu, shape, batch, out_channels, reps)?;
+            if json {
+                println!("{}", serde_json::json!({ "adapter": gpu.summary(), "batch": batch, "rows": rows }));
+            } else {
+                print_timing_source(&gpu, rows[0].timing.source);
+                println!("input [{batch},{},{},{}], {}x{} stride {}, {out_channels} output channels, output {:?}", shape.h, shape.w, shape.c, shape.k, shape.k, shape.stride, rows[0].output);
+                println!("{:<12} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  implementation", "variant", "median ms", "min ms", "max ms", "GMAC", "MB moved", "vs float");
+                for r in &rows {
+                    println!(
+                        "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.3} {:>9.1} {:>8.2}x  {}",
+                        r.variant, r.timing.median_s * 1e3, r.timing.min_s * 1e3, r.timing.max_s * 1e3, r.macs as f64 / 1e9, r.bytes as f64 / 1e6, r.speedup_vs_float, r.implementation
+                    );
+                }
+            }
+        }
+        BenchCommand::Network { model, depth, width, input, batch, train_batch, reps, json } => {
+            let dims: Vec<usize> = input.split(['x', 'X']).map(|v| v.trim().parse()).collect::<std::result::Result<_, _>>().context("--input must be HxWxC, e.g. 32x32x3")?;
+            let [h, w, c]: [usize; 3] = dims.try_into().map_err(|_| anyhow::anyhow!("--input must be HxWxC, e.g. 32x32x3"))?;
+            let rows = pixembed::bench::network::run(&gpu, model, depth, width, [h, w, c], batch, train_batch, reps)?;
+            if json {
+                println!("{}", serde_json::json!({ "adapter": gpu.summary(), "rows": rows }));
+            } else {
+                print_timing_source(&gpu, rows[0].timing.source);
+                for r in &rows {
+                    println!("{:<30} batch {:>4}: {:>9.1} images/s  (median {:.1} ms, min {:.1}, max {:.1})", r.what, r.batch, r.images_per_sec, r.timing.median_s * 1e3, r.timing.min_s * 1e3, r.timing.max_s * 1e3);
+                    let mut shares = r.layers.clone();
+                    shares.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+                    for l in shares.iter().take(8) {
+                        println!("    {:<24} {:>7.2} ms  {:>5.1}%", l.layer, l.seconds * 1e3, 100.0 * l.share);
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Benchmarks: op rates (`pixembed bench ops`), first-layer variants and whole networks.
 //! Timing uses GPU timestamps where the adapter has them, wall time otherwise (and says so).
 
+pub mod first_layer;
 pub mod network;
 pub mod ops;
 
