@@ -1,0 +1,85 @@
+//! The command line: info, argument errors, bad data, and the benchmarks' argument errors
+//! and output shapes.
+
+mod common;
+
+use std::process::Command;
+
+fn pixembed(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pixembed")).args(args).output().expect("binary runs")
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn info_json_reports_the_selected_adapter() {
+    common::gpu_or_skip!();
+    let o = pixembed(&["info", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["selected"]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(v["adapters"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(v["limits"]["max_storage_buffer_binding_size"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn unknown_adapter_lists_the_adapters_that_exist() {
+    common::gpu_or_skip!();
+    let o = pixembed(&["--adapter", "no-such-gpu-xyz", "info"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("no adapter matches") && e.contains("adapters present"), "{e}");
+}
+
+#[test]
+fn bad_arguments_are_clear_errors() {
+    for (args, want) in [
+        (vec!["train", "--no-such-option"], "unexpected argument"),
+        (vec!["train", "--first-layer", "magic"], "invalid value"),
+        (vec!["--backend", "glide", "info"], "unknown backend"),
+        (vec!["bench", "first-layer", "--shape", "12x12x7"], "C = 1 or 3"),
+        (vec!["bench", "first-layer", "--shape", "huge"], "expected cifar"),
+        (vec!["bench", "network", "--input", "32x32"], "HxWxC"),
+        (vec!["bench", "frobnicate"], "unrecognized subcommand"),
+    ] {
+        let o = pixembed(&args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let e = stderr(&o);
+        assert!(e.contains(want), "{args:?}: {e}");
+        assert!(!e.contains("panicked"), "{args:?} panicked: {e}");
+    }
+}
+
+#[test]
+fn missing_or_bad_data_is_a_clear_error() {
+    common::gpu_or_skip!();
+    let dir = std::env::temp_dir().join(format!("pixembed-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = pixembed(&["train", "--data", "/no/such/dataset"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/no/such/dataset"), "{}", stderr(&o));
+    std::fs::write(dir.join("train-images-idx3-ubyte"), [0u8, 0, 8, 1, 0, 0]).unwrap();
+    let o = pixembed(&["train", "--data", dir.to_str().unwrap(), "--dataset", "idx"]);
+    assert!(!o.status.success());
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let o = pixembed(&["train", "--depth", "21"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("6n+2"), "{}", stderr(&o));
+}
+
+#[test]
+fn first_layer_bench_variants_share_output_layout() {
+    let gpu = common::gpu_or_skip!();
+    let shape: pixembed::bench::first_layer::Shape = "12x10x3".parse().unwrap();
+    let rows = pixembed::bench::first_layer::run(gpu, shape, 2, 40, 1).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
+    assert_eq!(names, ["float", "int8", "naive", "bitplane", "thermometer", "embed"]);
+    for r in &rows {
+        assert_eq!(r.output, vec![2, 12, 10, 2, 2], "{}: output layout differs", r.variant);
+        assert!(r.timing.median_s > 0.0 && r.macs > 0 && r.bytes > 0);
+    }
+    let err = pixembed::bench::first_layer::run(gpu, shape, 0, 64, 1).unwrap_err();
+    assert!(err.to_string().contains("--batch"), "{err}");
+}
