@@ -15,7 +15,7 @@ fn stderr(o: &std::process::Output) -> String {
 
 #[test]
 fn info_json_reports_the_selected_adapter() {
-    common::gpu_or_skip!();
+    gpu_or_skip!();
     let o = pixembed(&["info", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -26,7 +26,7 @@ fn info_json_reports_the_selected_adapter() {
 
 #[test]
 fn unknown_adapter_lists_the_adapters_that_exist() {
-    common::gpu_or_skip!();
+    gpu_or_skip!();
     let o = pixembed(&["--adapter", "no-such-gpu-xyz", "info"]);
     assert!(!o.status.success());
     let e = stderr(&o);
@@ -54,7 +54,7 @@ fn bad_arguments_are_clear_errors() {
 
 #[test]
 fn missing_or_bad_data_is_a_clear_error() {
-    common::gpu_or_skip!();
+    gpu_or_skip!();
     let dir = std::env::temp_dir().join(format!("pixembed-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let o = pixembed(&["train", "--data", "/no/such/dataset"]);
@@ -71,7 +71,7 @@ fn missing_or_bad_data_is_a_clear_error() {
 
 #[test]
 fn first_layer_bench_variants_share_output_layout() {
-    let gpu = common::gpu_or_skip!();
+    let gpu = gpu_or_skip!();
     let shape: pixembed::bench::first_layer::Shape = "12x10x3".parse().unwrap();
     let rows = pixembed::bench::first_layer::run(gpu, shape, 2, 40, 1).unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
