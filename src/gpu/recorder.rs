@@ -23,6 +23,9 @@ pub enum Arg<'a> {
     T(&'a Tensor),
     /// A tensor bound as a uniform buffer (must fit the adapter's uniform binding limit).
     Uniform(&'a Tensor),
+    /// `size` bytes of a tensor from byte `offset` bound as a uniform buffer (`offset` a
+    /// multiple of the adapter's uniform offset alignment, `size` within its binding limit).
+    UniformRange(&'a Tensor, u64, u64),
     /// A small parameter block copied into the step's uniform arena.
     Params(&'a [u8]),
 }
@@ -120,7 +123,9 @@ impl<'g> Recorder<'g> {
         let mut params = Vec::new();
         for a in args {
             match a {
-                Arg::T(t) | Arg::Uniform(t) => self.keep.push(t.pooled().clone()),
+                Arg::T(t) | Arg::Uniform(t) | Arg::UniformRange(t, ..) => {
+                    self.keep.push(t.pooled().clone())
+                }
                 Arg::Params(p) => params.push(self.param_slot(p)),
             }
         }
@@ -135,6 +140,13 @@ impl<'g> Recorder<'g> {
                             buffer: t.buffer(),
                             offset: 0,
                             size: std::num::NonZeroU64::new(t.byte_len().max(4)),
+                        })
+                    }
+                    Arg::UniformRange(t, offset, size) => {
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: t.buffer(),
+                            offset: *offset,
+                            size: std::num::NonZeroU64::new(*size),
                         })
                     }
                     Arg::Params(_) => {
@@ -208,12 +220,17 @@ impl<'g> Recorder<'g> {
         self.encoder.clear_buffer(t.buffer(), 0, Some(t.byte_len()));
     }
 
+    /// The command buffer, timestamps and labels, plus every buffer the work uses: the caller
+    /// holds those until after `queue.submit`, so that no other thread can take one from the
+    /// pool (and queue a write to it) before this work is on the queue.
+    #[allow(clippy::type_complexity)]
     fn finish(
         mut self,
     ) -> (
         Vec<wgpu::CommandBuffer>,
         Option<Timestamps>,
         Vec<&'static str>,
+        Vec<Arc<PooledBuffer>>,
     ) {
         for (buf, data) in &self.blocks {
             self.gpu.queue().write_buffer(buf.buffer(), 0, data);
@@ -221,23 +238,32 @@ impl<'g> Recorder<'g> {
         if let Some(t) = &self.timestamps {
             t.resolve(&mut self.encoder, self.labels.len());
         }
-        (vec![self.encoder.finish()], self.timestamps, self.labels)
+        let mut held = std::mem::take(&mut self.keep);
+        held.extend(self.blocks.drain(..).map(|(buf, _)| buf));
+        (
+            vec![self.encoder.finish()],
+            self.timestamps,
+            self.labels,
+            held,
+        )
     }
 
     /// Submit the recorded work (does not wait).
     pub fn submit(self) {
         let gpu = self.gpu;
-        let (cmds, _, _) = self.finish();
+        let (cmds, _, _, held) = self.finish();
         gpu.queue().submit(cmds);
+        drop(held);
     }
 
     /// Submit, wait, and time the work: GPU timestamps per dispatch where the adapter has
     /// them, otherwise the wall time of submit + wait.
     pub fn submit_timed(self) -> Result<PassTimes> {
         let gpu = self.gpu;
-        let (cmds, ts, labels) = self.finish();
+        let (cmds, ts, labels, held) = self.finish();
         let start = Instant::now();
         gpu.queue().submit(cmds);
+        drop(held);
         gpu.wait()?;
         let wall = start.elapsed().as_secs_f64();
         match ts {

@@ -1,5 +1,6 @@
 //! Host side of each kernel family: shape checks, bindings, dispatch; forward and backward.
 //! No model knowledge lives here. Layouts: [`layout`].
 
+pub mod conv;
 pub mod layout;
 pub mod quant;

@@ -1,6 +1,7 @@
 //! Plain-Rust CPU reference of every op: obvious loops, std only. This is the executable
 //! spec; every GPU kernel is tested against its twin here.
 
+pub mod conv;
 pub mod pack;
 pub mod quant;
 
