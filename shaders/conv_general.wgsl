@@ -1,6 +1,6 @@
 // Float convolution, general kernels: any kernel size, stride, padding and channel counts.
 // One invocation per output element; sums run in a fixed order, so results are
-// deterministic. The fast paths (conv_fwd_tiled, conv_wgrad) cover the common shapes.
+// deterministic. The fast paths (conv_tiled, conv_wgrad) cover the common shapes.
 // Layouts (src/ops/layout.rs): x [N,H,W,C], w [O,KH,KW,C], y/dy [N,Ho,Wo,O], all f32.
 //#include _common
 

@@ -1,4 +1,4 @@
-// Weight packing for the register-blocked convolution (conv_fwd_tiled.wgsl): one output
+// Weight packing for the register-blocked convolution (conv_tiled.wgsl): one output
 // channel group of a convolution, laid out so that a uniform-buffer read at one address
 // gives four neighbouring output channels of one tap and input channel:
 //   wg[((ky * KW + kx) * CN + (ci - c0)) * OG + j] = weight of output channel g0 + j,

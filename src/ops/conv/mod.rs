@@ -2,9 +2,16 @@
 //! [`crate::ops::layout`]). Forward, gradient w.r.t. the input and gradient w.r.t. the
 //! weights; the reference twin is [`crate::reference::conv`].
 //!
-//! Each op has a general kernel (any shape, one output per invocation) and register-blocked
-//! fast paths chosen by shape (see [`ForwardPlan`]); all sums run in a fixed order, so two
-//! runs are bit-identical, and integer-valued inputs give exact integer sums below 2^24.
+//! Each op has a general kernel (any shape, one output per invocation) and a faster plan
+//! chosen by shape ([`ForwardPlan`], [`DataGradPlan`], [`WeightGradPlan`]); all sums run in a
+//! fixed order, so two runs are bit-identical, and integer-valued inputs give exact integer
+//! sums below 2^24.
+//!
+//! What shaped the kernels (lavapipe, Mesa 22.3, measured): a storage-buffer read at a
+//! per-lane address costs about 200 cycles per component for the 8 lanes, a uniform-buffer
+//! read about 20 (it is gathered lane by lane even at a constant offset), and blocks of
+//! more than 16 vec4 accumulators carried around a loop run several times slower; so the
+//! tiled kernel keeps a 4 x 16 block and reuses every x read for 3 taps x 16 channels.
 
 mod backward_data;
 mod backward_weight;
