@@ -6,6 +6,8 @@ pub mod layers;
 use super::{time_op, OpRate};
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
+use crate::ops::conv as fconv;
+use crate::ops::layout::ConvGeom;
 use crate::reference::QuantSpec;
 
 /// Measure every op family that has a benchmark.
@@ -14,6 +16,7 @@ pub fn run_all(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     rows.extend(quant(gpu, reps)?);
     rows.extend(embed::rates(gpu, reps)?);
     rows.extend(layers::rates(gpu, reps)?);
+    rows.extend(conv(gpu, reps)?);
     Ok(rows)
 }
 
@@ -31,4 +34,49 @@ pub fn quant(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
         work: (n * 8) as f64,
         unit: "GB/s",
     }])
+}
+
+/// Float convolution: forward, gradient w.r.t. the input and w.r.t. the weights on the body
+/// shape [64,32,32,64] 3x3 64->64 stride 1, and the forward pass of the two first-layer
+/// shapes ([256,32,32,3] 3x3 -> 64 and [16,224,224,3] 7x7 stride 2 -> 64). Rates in
+/// multiply-accumulates per second.
+pub fn conv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
+    let body = ConvGeom::same(64, 32, 32, 64, 64, 3, 1);
+    let cifar = ConvGeom::same(256, 32, 32, 3, 64, 3, 1);
+    let imagenet = ConvGeom::same(16, 224, 224, 3, 64, 7, 2);
+    let mut rows = Vec::new();
+    for (g, ops) in [
+        (body, &["forward", "backward_data", "backward_weight"][..]),
+        (cifar, &["forward"][..]),
+        (imagenet, &["forward"][..]),
+    ] {
+        let filled = |shape: [usize; 4], v: f32| {
+            Tensor::from_slice(gpu, &shape, &vec![v; shape.iter().product()])
+        };
+        let x = filled(g.input_shape(), 0.5)?;
+        let w = filled(g.weight_shape(), 0.25)?;
+        let dy = filled(g.output_shape(), 0.5)?;
+        for &op in ops {
+            let timing = time_op(gpu, 1, reps, |rec| {
+                match op {
+                    "forward" => fconv::forward(rec, &g, &x, &w),
+                    "backward_data" => fconv::backward_data(rec, &g, &dy, &w),
+                    _ => fconv::backward_weight(rec, &g, &x, &dy),
+                }
+                .map(|_| ())
+            })?;
+            rows.push(OpRate {
+                op: format!("conv.{op} f32"),
+                shape: format!(
+                    "[{},{},{},{}] {}x{} {}->{} s{}",
+                    g.n, g.h, g.w, g.c, g.kh, g.kw, g.c, g.o, g.stride
+                ),
+                timing,
+                work: g.macs() as f64,
+                unit: "G MAC/s",
+            });
+        }
+        gpu.pool().trim();
+    }
+    Ok(rows)
 }

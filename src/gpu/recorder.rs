@@ -23,6 +23,9 @@ pub enum Arg<'a> {
     T(&'a Tensor),
     /// A tensor bound as a uniform buffer (must fit the adapter's uniform binding limit).
     Uniform(&'a Tensor),
+    /// `size` bytes of a tensor from byte `offset` bound as a uniform buffer (`offset` a
+    /// multiple of the adapter's uniform offset alignment, `size` within its binding limit).
+    UniformRange(&'a Tensor, u64, u64),
     /// A small parameter block copied into the step's uniform arena.
     Params(&'a [u8]),
 }
@@ -120,7 +123,9 @@ impl<'g> Recorder<'g> {
         let mut params = Vec::new();
         for a in args {
             match a {
-                Arg::T(t) | Arg::Uniform(t) => self.keep.push(t.pooled().clone()),
+                Arg::T(t) | Arg::Uniform(t) | Arg::UniformRange(t, ..) => {
+                    self.keep.push(t.pooled().clone())
+                }
                 Arg::Params(p) => params.push(self.param_slot(p)),
             }
         }
@@ -135,6 +140,13 @@ impl<'g> Recorder<'g> {
                             buffer: t.buffer(),
                             offset: 0,
                             size: std::num::NonZeroU64::new(t.byte_len().max(4)),
+                        })
+                    }
+                    Arg::UniformRange(t, offset, size) => {
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: t.buffer(),
+                            offset: *offset,
+                            size: std::num::NonZeroU64::new(*size),
                         })
                     }
                     Arg::Params(_) => {

@@ -3,6 +3,7 @@
 
 pub mod binarize;
 pub mod bn;
+pub mod conv;
 pub mod elementwise;
 pub mod embed;
 pub mod encode;

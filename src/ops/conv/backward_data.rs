@@ -1,0 +1,112 @@
+//! Gradient w.r.t. the input: dx[n,iy,ix,c] = sum over (ky,kx,o) with iy = oy*s+ky-pad,
+//! ix = ox*s+kx-pad of dy[n,oy,ox,o] * w[o,ky,kx,c].
+//!
+//! At stride 1 this is a convolution of dy with the weights flipped in space and transposed
+//! in channels, padding KH-1-pad rows and KW-1-pad columns:
+//!   dx[n,iy,ix,c] = sum_{ky',kx',o} dy[n, iy+ky'-(KH-1-pad), ix+kx'-(KW-1-pad), o]
+//!                   * w[o, KH-1-ky', KW-1-kx', c]
+//! so it runs on the register-blocked forward kernel.
+
+use super::pack::View;
+use super::tiled::{self, TiledConv};
+use super::{check_geom, expect_f32, GeneralParams};
+use crate::error::{Error, Result};
+use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
+use crate::ops::layout::ConvGeom;
+
+/// How the gradient w.r.t. the input runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataGradPlan {
+    /// One input element per invocation (conv_general.wgsl): any shape.
+    General,
+    /// Stride 1 only: the flipped convolution on the register-blocked kernel.
+    Tiled,
+}
+
+/// The flipped, transposed stride-1 convolution dy -> dx.
+fn view(g: &ConvGeom) -> TiledConv {
+    TiledConv {
+        n: g.n,
+        h: g.ho(),
+        w: g.wo(),
+        cin: g.o,
+        ho: g.h,
+        wo: g.w,
+        cout: g.c,
+        kh: g.kh,
+        kw: g.kw,
+        stride: 1,
+        pad_y: g.kh as isize - 1 - g.pad as isize,
+        pad_x: g.kw as isize - 1 - g.pad as isize,
+    }
+}
+
+impl DataGradPlan {
+    /// Whether this plan can run a geometry.
+    pub fn supports(&self, g: &ConvGeom) -> bool {
+        match self {
+            DataGradPlan::General => true,
+            DataGradPlan::Tiled => g.stride == 1 && view(g).supported(),
+        }
+    }
+
+    /// The default plan: the tiled kernel at stride 1, the general kernel otherwise.
+    pub fn choose(g: &ConvGeom) -> Self {
+        if DataGradPlan::Tiled.supports(g) {
+            DataGradPlan::Tiled
+        } else {
+            DataGradPlan::General
+        }
+    }
+}
+
+/// dx f32 [N,H,W,C] from dy f32 [N,Ho,Wo,O] and w f32 [O,KH,KW,C].
+pub fn backward_data(
+    rec: &mut Recorder,
+    geom: &ConvGeom,
+    dy: &Tensor,
+    w: &Tensor,
+) -> Result<Tensor> {
+    backward_data_with(rec, geom, dy, w, DataGradPlan::choose(geom))
+}
+
+/// [`backward_data`] with an explicit plan.
+pub fn backward_data_with(
+    rec: &mut Recorder,
+    geom: &ConvGeom,
+    dy: &Tensor,
+    w: &Tensor,
+    plan: DataGradPlan,
+) -> Result<Tensor> {
+    check_geom(geom)?;
+    expect_f32(
+        "conv backward_data upstream gradient",
+        dy,
+        geom.output_shape(),
+    )?;
+    expect_f32("conv backward_data weights", w, geom.weight_shape())?;
+    if !plan.supports(geom) {
+        return Err(Error::Invalid(format!(
+            "conv backward_data: plan {plan:?} does not support {geom:?}"
+        )));
+    }
+    match plan {
+        DataGradPlan::Tiled => tiled::run(rec, &view(geom), geom, View::FlippedTransposed, dy, w),
+        DataGradPlan::General => {
+            let dx = Tensor::empty(rec.gpu(), DType::F32, &geom.input_shape())?;
+            let total = dx.numel();
+            let p = GeneralParams::new(geom, total);
+            rec.dispatch(
+                &Kernel::new("conv_general", "backward_data"),
+                &[
+                    Arg::Params(bytemuck::bytes_of(&p)),
+                    Arg::T(dy),
+                    Arg::T(w),
+                    Arg::T(&dx),
+                ],
+                grid_for(rec.gpu(), total, 64),
+            )?;
+            Ok(dx)
+        }
+    }
+}
