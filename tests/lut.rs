@@ -111,7 +111,7 @@ fn residual_thresholds_match_reference() {
 #[test]
 fn packed_max_pool_matches_reference() {
     let gpu = gpu_or_skip!();
-    for (n, h, w, c, bits) in [(2, 4, 4, 16, 2), (1, 7, 5, 33, 3), (2, 2, 2, 1, 1), (1, 6, 6, 70, 8)] {
+    for (n, h, w, c, bits) in [(2usize, 4usize, 4usize, 16usize, 2u32), (1, 7, 5, 33, 3), (2, 2, 2, 1, 1), (1, 6, 6, 70, 8)] {
         let levels = (1u32 << bits) - 1;
         let codes: Vec<u32> = common::rand_u32(9, n * h * w * c).iter().map(|v| v % (levels + 1)).collect();
         let packed = pack_bitplanes(&codes, c, bits);
