@@ -48,7 +48,7 @@ fn lut_gather_rejects_bad_tables() {
 fn residual_thresholds_match_reference() {
     let gpu = gpu_or_skip!();
     for (n, h, w, cin, o, stride, bits) in [
-        (2, 6, 6, 16, 16, 1, 2),
+        (2usize, 6usize, 6usize, 16usize, 16usize, 1usize, 2u32),
         (1, 7, 5, 8, 40, 2, 2),
         (2, 4, 4, 3, 3, 1, 3),
     ] {
