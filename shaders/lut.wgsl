@@ -13,7 +13,7 @@ struct Params {
     d: u32,        // codes per pixel value
     bits: u32,     // planes
     cw: u32,       // words per plane = ceil(C * D / 32)
-    shared: u32,   // 1 if one table serves every channel
+    one_table: u32, // 1 if one table serves every channel
     total: u32,    // pixels * bits * cw
     _pad: u32,
 }
@@ -41,7 +41,7 @@ fn gather_packed(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         if ch >= p.c * p.d { break; }
         let c = ch / p.d;
         let d = ch % p.d;
-        let t = select(c, 0u, p.shared == 1u);
+        let t = select(c, 0u, p.one_table == 1u);
         let v = pixel_value(px * p.c + c);
         let code = table[(t * 256u + v) * p.d + d];
         word |= ((code >> b) & 1u) << bit;

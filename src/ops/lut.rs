@@ -13,7 +13,7 @@ struct Params {
     d: u32,
     bits: u32,
     cw: u32,
-    shared: u32,
+    one_table: u32,
     total: u32,
     _pad: u32,
 }
@@ -59,7 +59,7 @@ pub fn gather_packed(
         d: d as u32,
         bits,
         cw: cw as u32,
-        shared: (t[0] == 1) as u32,
+        one_table: (t[0] == 1) as u32,
         total: total as u32,
         _pad: 0,
     };
