@@ -67,6 +67,9 @@ pub struct UnitDesc {
     pub in_bits: u32,
     pub out_bits: u32,
     pub block_start: bool,
+    /// Residual units: the stride at which the block input is subsampled for the shortcut.
+    #[serde(default)]
+    pub shortcut_stride: usize,
 }
 
 pub struct IntModel {
@@ -143,7 +146,18 @@ fn conv_unit(
         ),
     };
     Ok(IntUnit {
-        desc: UnitDesc { kind: name.into(), c: s.c, o: s.o, k: s.k, stride: s.stride, pad: s.pad, in_bits, out_bits: spec.bits, block_start },
+        desc: UnitDesc {
+            kind: name.into(),
+            c: s.c,
+            o: s.o,
+            k: s.k,
+            stride: s.stride,
+            pad: s.pad,
+            in_bits,
+            out_bits: spec.bits,
+            block_start,
+            shortcut_stride: residual.map_or(0, |(_, stride)| stride),
+        },
         c: s.c,
         o: s.o,
         k: s.k,
@@ -159,7 +173,18 @@ fn conv_unit(
 
 fn pool_unit(gpu: &Gpu, c: usize, bits: u32) -> Result<IntUnit> {
     Ok(IntUnit {
-        desc: UnitDesc { kind: "maxpool".into(), c, o: c, k: 2, stride: 2, pad: 0, in_bits: bits, out_bits: bits, block_start: false },
+        desc: UnitDesc {
+            kind: "maxpool".into(),
+            c,
+            o: c,
+            k: 2,
+            stride: 2,
+            pad: 0,
+            in_bits: bits,
+            out_bits: bits,
+            block_start: false,
+            shortcut_stride: 0,
+        },
         c,
         o: c,
         k: 2,
@@ -334,7 +359,7 @@ impl IntModel {
                 "residual" => UnitKind::Residual {
                     thresholds: tensor(&format!("units.{i}.thresholds"), DType::I32)?,
                     flags: tensor(&format!("units.{i}.flags"), DType::I32)?,
-                    stride: d.stride,
+                    stride: d.shortcut_stride.max(1),
                 },
                 other => return Err(bad(format!("unit {i} has unknown kind {other:?}"))),
             };
