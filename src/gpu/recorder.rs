@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Buffers a recorder holds until its commands are submitted.
+type Held = (Vec<Arc<PooledBuffer>>, Vec<(Arc<PooledBuffer>, Vec<u8>)>);
+
 /// Bytes per parameter block (one uniform buffer); blocks are filled then chained.
 const PARAM_BLOCK: u64 = 64 * 1024;
 
@@ -208,12 +211,17 @@ impl<'g> Recorder<'g> {
         self.encoder.clear_buffer(t.buffer(), 0, Some(t.byte_len()));
     }
 
+    /// Upload the parameter blocks and finish the encoder. The returned buffers must stay
+    /// alive until the command buffers are submitted: dropped earlier, they could return to
+    /// the pool and be rewritten by another thread's `write_buffer`, which a submission
+    /// flushes ahead of its own commands.
     fn finish(
         mut self,
     ) -> (
         Vec<wgpu::CommandBuffer>,
         Option<Timestamps>,
         Vec<&'static str>,
+        Held,
     ) {
         for (buf, data) in &self.blocks {
             self.gpu.queue().write_buffer(buf.buffer(), 0, data);
@@ -221,13 +229,19 @@ impl<'g> Recorder<'g> {
         if let Some(t) = &self.timestamps {
             t.resolve(&mut self.encoder, self.labels.len());
         }
-        (vec![self.encoder.finish()], self.timestamps, self.labels)
+        let held = (self.keep, self.blocks);
+        (
+            vec![self.encoder.finish()],
+            self.timestamps,
+            self.labels,
+            held,
+        )
     }
 
     /// Submit the recorded work (does not wait).
     pub fn submit(self) {
         let gpu = self.gpu;
-        let (cmds, _, _) = self.finish();
+        let (cmds, _, _, _held) = self.finish();
         gpu.queue().submit(cmds);
     }
 
@@ -235,9 +249,10 @@ impl<'g> Recorder<'g> {
     /// them, otherwise the wall time of submit + wait.
     pub fn submit_timed(self) -> Result<PassTimes> {
         let gpu = self.gpu;
-        let (cmds, ts, labels) = self.finish();
+        let (cmds, ts, labels, held) = self.finish();
         let start = Instant::now();
         gpu.queue().submit(cmds);
+        drop(held);
         gpu.wait()?;
         let wall = start.elapsed().as_secs_f64();
         match ts {
