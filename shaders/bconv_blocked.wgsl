@@ -104,10 +104,48 @@ fn load_tap(row_base: u32, row_inside: bool, ix: i32, m: u32) -> vec4<u32> {
 // sum_e popcount(v_e & w_e) << sh_e for 4 channels: element e of the chunk is word
 // j = (4m + e) % CW of plane b = sh_e = (4m + e) / CW.
 fn dot4(v: vec4<u32>, w: W4, sh: vec4<u32>) -> vec4<u32> {
+    if BITS == 2u && CW == 2u {
+        return dot4_2x2(v, w);
+    }
+    if CW % 4u == 0u {
+        return dot4_one_plane(v, w, sh.x);
+    }
     return (countOneBits(vec4<u32>(v.x) & w.e0) << vec4<u32>(sh.x))
          + (countOneBits(vec4<u32>(v.y) & w.e1) << vec4<u32>(sh.y))
          + (countOneBits(vec4<u32>(v.z) & w.e2) << vec4<u32>(sh.z))
          + (countOneBits(vec4<u32>(v.w) & w.e3) << vec4<u32>(sh.w));
+}
+
+// Bit counts of every 4-bit field of x (0..4 each): pairs, then nibbles.
+fn nibble_counts(x: vec4<u32>) -> vec4<u32> {
+    let c = x - ((x >> vec4<u32>(1u)) & vec4<u32>(0x55555555u));
+    return (c & vec4<u32>(0x33333333u)) + ((c >> vec4<u32>(2u)) & vec4<u32>(0x33333333u));
+}
+
+// The same sum when the 4 words of the chunk belong to one plane b (CW a multiple of 4):
+// three nibble counts add up to <= 12 per nibble; widened to bytes with the fourth (<= 32),
+// the 4 bytes are added by a multiply and the total is shifted by b once.
+fn dot4_one_plane(v: vec4<u32>, w: W4, b: u32) -> vec4<u32> {
+    let m4 = vec4<u32>(0x0f0f0f0fu);
+    let z = nibble_counts(vec4<u32>(v.x) & w.e0) + nibble_counts(vec4<u32>(v.y) & w.e1)
+          + nibble_counts(vec4<u32>(v.z) & w.e2);
+    let n3 = nibble_counts(vec4<u32>(v.w) & w.e3);
+    let bytes = (z & m4) + ((z >> vec4<u32>(4u)) & m4) + (n3 & m4) + ((n3 >> vec4<u32>(4u)) & m4);
+    return ((bytes * vec4<u32>(0x01010101u)) >> vec4<u32>(24u)) << vec4<u32>(b);
+}
+
+// The same sum when a pixel is one chunk of 2 planes x 2 words (2-bit codes, 33..64
+// channels): v = (a_00, a_01, a_10, a_11) (plane, word), weights e0 = e2 = w_0, e1 = e3 = w_1.
+// Plane 1 counts double, so per word j: z_j = n(a_0j & w_j) + 2 n(a_1j & w_j) per nibble
+// (<= 12), widened to bytes (<= 24), summed over j (<= 48 per byte), and the 4 bytes are
+// added by a multiply: (B * 0x01010101) >> 24. Only and/shift/add (no byte shuffles), and
+// one horizontal sum for 4 words instead of 4.
+fn dot4_2x2(v: vec4<u32>, w: W4) -> vec4<u32> {
+    let m4 = vec4<u32>(0x0f0f0f0fu);
+    let z0 = nibble_counts(vec4<u32>(v.x) & w.e0) + (nibble_counts(vec4<u32>(v.z) & w.e0) << vec4<u32>(1u));
+    let z1 = nibble_counts(vec4<u32>(v.y) & w.e1) + (nibble_counts(vec4<u32>(v.w) & w.e1) << vec4<u32>(1u));
+    let b = (z0 & m4) + ((z0 >> vec4<u32>(4u)) & m4) + (z1 & m4) + ((z1 >> vec4<u32>(4u)) & m4);
+    return (b * vec4<u32>(0x01010101u)) >> vec4<u32>(24u);
 }
 
 // S += chunk . weights for channel block q of the 4 pixels (wi: weight index of each element).

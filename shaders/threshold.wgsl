@@ -6,7 +6,6 @@
 //   apply:        codes [M, O] as integers
 //   apply_packed: codes as bit-planes [M, k, Ow]: word (m, b, j) bit i = bit b of code[m][32 j + i]
 //#include _common
-//#include bconv_threshold
 
 struct Params {
     m: u32,
@@ -20,7 +19,27 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// th_values (binding 1) and th_flags (binding 2) are declared in bconv_threshold.
+@group(0) @binding(1) var<storage, read> th_values: array<i32>;
+@group(0) @binding(2) var<storage, read> th_flags: array<i32>;
+
+// Branch-free: each threshold is compared in both directions and the flag selects.
+// (With sorted t0 <= t1 <= t2 the count's bits are bit1 = [acc >= t1] and
+// bit0 = [acc >= t0] xor [acc >= t1] xor [acc >= t2]; counting gives the same and also
+// defines the code for any k and for unsorted values.)
+fn threshold_code(acc: i32, o: u32, levels: u32) -> u32 {
+    let base = o * levels;
+    var up = 0u;
+    var down = 0u;
+    for (var i = 0u; i < levels; i++) {
+        let t = th_values[base + i];
+        up += select(0u, 1u, acc >= t);
+        down += select(0u, 1u, acc <= t);
+    }
+    let flag = th_flags[o];
+    let constant = u32(clamp(th_values[base], 0, i32(levels)));
+    return select(select(down, up, flag > 0), constant, flag == 0);
+}
+
 @group(0) @binding(3) var<storage, read> acc: array<i32>;
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;
 
