@@ -14,6 +14,9 @@
 //   * a pixel's WPX = BITS * CW words are read in chunks of 4 (vec4); at stride 1 a window
 //     slides over kx, so one row of taps costs 4 + KW - 1 chunk loads for the 4 pixels;
 //   * T does not depend on o: it is summed once per pixel;
+//   * countOneBits is emulated with byte shuffles; where the chunk layout allows (dot4_2x2,
+//     dot4_one_plane) the popcounts of a chunk are summed with and/shift/add bit tricks and
+//     a single horizontal add instead;
 //   * weights come from a uniform buffer staged by bconv_stage.wgsl::stage_weights:
 //       wu[((g KH KW + tap) CW + j) QV + q] = word j of channels 4q..4q+3 of group g.
 // Channel group g of this dispatch covers channels o_base + g 4 QV + (0 .. 4 QV - 1).

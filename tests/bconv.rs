@@ -184,6 +184,16 @@ fn blocked_stages_weights_in_several_chunks() {
 }
 
 #[test]
+fn single_word_input_takes_the_general_kernel() {
+    let gpu = gpu_or_skip!();
+    // One pixel of 5 channels at 1 bit: a single input word, too small to read as vec4.
+    let cs = case(1, 1, 1, 5, 3, 1, 1, 0, 1);
+    let rec = Recorder::new(gpu);
+    assert_eq!(bconv::auto_path(&rec, &cs.g, 1, Output::I32), Path::General);
+    check_i32(&cs, Path::Auto, 450);
+}
+
+#[test]
 fn auto_picks_blocked_for_the_body_layer() {
     let gpu = gpu_or_skip!();
     let rec = Recorder::new(gpu);

@@ -33,7 +33,11 @@ pub(super) struct Plan {
 impl Plan {
     /// The plan, or `None` when even one channel group's staging does not fit a uniform buffer.
     pub(super) fn new(gpu: &Gpu, geom: &ConvGeom, bits: u32, out: Output) -> Option<Plan> {
-        if (gpu.limits().max_uniform_buffer_binding_size as usize) < STAGE_WORDS * 4 {
+        // The kernel binds 64 KiB uniform buffers and reads the input as vec4 (16 bytes at least).
+        let input_words = geom.n * geom.h * geom.w * bits as usize * words_for(geom.c);
+        if (gpu.limits().max_uniform_buffer_binding_size as usize) < STAGE_WORDS * 4
+            || input_words < 4
+        {
             return None;
         }
         let taps = geom.kh * geom.kw;
