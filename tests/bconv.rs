@@ -172,11 +172,7 @@ fn blocked_stages_weights_in_several_chunks() {
     // Too large to stage at all: Auto falls back to the general kernel, Blocked refuses.
     let big = case(1, 7, 7, 2700, 1, 7, 1, 3, 1);
     let gpu = common::gpu().unwrap();
-    let rec = Recorder::new(gpu);
-    assert_eq!(
-        bconv::auto_path(&rec, &big.g, 1, Output::I32),
-        Path::General
-    );
+    assert_eq!(bconv::auto_path(gpu, &big.g, 1, Output::I32), Path::General);
     let (codes, signs) = random_problem(&big, 401);
     let (x, w) = upload(gpu, &big, &codes, &signs);
     let mut rec = Recorder::new(gpu);
@@ -188,17 +184,15 @@ fn single_word_input_takes_the_general_kernel() {
     let gpu = gpu_or_skip!();
     // One pixel of 5 channels at 1 bit: a single input word, too small to read as vec4.
     let cs = case(1, 1, 1, 5, 3, 1, 1, 0, 1);
-    let rec = Recorder::new(gpu);
-    assert_eq!(bconv::auto_path(&rec, &cs.g, 1, Output::I32), Path::General);
+    assert_eq!(bconv::auto_path(gpu, &cs.g, 1, Output::I32), Path::General);
     check_i32(&cs, Path::Auto, 450);
 }
 
 #[test]
 fn auto_picks_blocked_for_the_body_layer() {
     let gpu = gpu_or_skip!();
-    let rec = Recorder::new(gpu);
     let body = ConvGeom::same(64, 32, 32, 64, 64, 3, 1);
-    assert_eq!(bconv::auto_path(&rec, &body, 2, Output::I32), Path::Blocked);
+    assert_eq!(bconv::auto_path(gpu, &body, 2, Output::I32), Path::Blocked);
 }
 
 #[test]

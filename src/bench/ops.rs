@@ -89,7 +89,7 @@ pub fn bconv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
             bconv::forward(rec, &g, bits, &x, &w, out, path).map(|_| ())
         })?;
         let taken = match path {
-            Path::Auto => bconv::auto_path(&crate::gpu::Recorder::new(gpu), &g, bits, out),
+            Path::Auto => bconv::auto_path(gpu, &g, bits, out),
             p => p,
         };
         rows.push(OpRate {

@@ -22,7 +22,7 @@ mod blocked;
 mod general;
 
 use crate::error::{Error, Result};
-use crate::gpu::{DType, Recorder, Tensor};
+use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use crate::ops::layout::{words_for, ConvGeom};
 use crate::ops::threshold::{check_bits, Thresholds};
 
@@ -115,8 +115,8 @@ pub fn forward(
 }
 
 /// Which path `Path::Auto` takes for this problem.
-pub fn auto_path(rec: &Recorder, geom: &ConvGeom, bits: u32, out: Output) -> Path {
-    match blocked::Plan::new(rec.gpu(), geom, bits, out) {
+pub fn auto_path(gpu: &Gpu, geom: &ConvGeom, bits: u32, out: Output) -> Path {
+    match blocked::Plan::new(gpu, geom, bits, out) {
         Some(_) => Path::Blocked,
         None => Path::General,
     }
