@@ -1,6 +1,7 @@
 //! Host side of each kernel family: shape checks, bindings, dispatch; forward and backward.
 //! No model knowledge lives here. Layouts: [`layout`].
 
+pub mod bconv;
 pub mod binarize;
 pub mod bn;
 pub mod conv;
@@ -19,3 +20,4 @@ pub mod quant;
 pub mod reduce;
 pub mod residual_threshold;
 pub mod shortcut;
+pub mod threshold;

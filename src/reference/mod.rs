@@ -1,6 +1,7 @@
 //! Plain-Rust CPU reference of every op: obvious loops, std only. This is the executable
 //! spec; every GPU kernel is tested against its twin here.
 
+pub mod bconv;
 pub mod binarize;
 pub mod bn;
 pub mod conv;
@@ -16,5 +17,6 @@ pub mod pool;
 pub mod quant;
 pub mod reduce;
 pub mod shortcut;
+pub mod threshold;
 
 pub use quant::QuantSpec;
