@@ -45,6 +45,7 @@ pub fn conv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     let body = ConvGeom::same(64, 32, 32, 64, 64, 3, 1);
     let cifar = ConvGeom::same(256, 32, 32, 3, 64, 3, 1);
     let imagenet = ConvGeom::same(16, 224, 224, 3, 64, 7, 2);
+    let mut rows = Vec::new();
     for (g, ops) in [
         (body, &["forward", "backward_data", "backward_weight"][..]),
         (cifar, &["forward"][..]),
@@ -77,6 +78,10 @@ pub fn conv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
             });
         }
         gpu.pool().trim();
+    }
+    Ok(rows)
+}
+
 /// Bitwise convolution, 1-bit weights x 2-bit activations: the body layer [64,32,32,64]
 /// 3x3 64->64 at stride 1 and 2 (integer output), the fused-threshold variant, and the
 /// general kernel on a smaller batch. Work: one bit-op per bit-plane per MAC.
@@ -85,6 +90,7 @@ pub fn bconv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     use crate::ops::layout::{words_for, ConvGeom};
     use crate::ops::threshold::Thresholds;
     let bits = 2u32;
+    let mut rows = Vec::new();
     let shapes = [
         (
             "forward_i32",
@@ -92,11 +98,24 @@ pub fn bconv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
             Path::Auto,
             false,
         ),
+        (
+            "forward_i32",
             ConvGeom::same(64, 32, 32, 64, 64, 3, 2),
+            Path::Auto,
+            false,
+        ),
+        (
             "forward_threshold",
+            ConvGeom::same(64, 32, 32, 64, 64, 3, 1),
+            Path::Auto,
             true,
+        ),
+        (
+            "forward_i32",
             ConvGeom::same(4, 32, 32, 64, 64, 3, 1),
             Path::General,
+            false,
+        ),
     ];
     for (name, g, path, fused) in shapes {
         let cw = words_for(g.c);
@@ -106,22 +125,26 @@ pub fn bconv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
             .collect();
         let ws: Vec<u32> = (0..g.o * g.kh * g.kw * cw)
             .map(|i| (i as u32).wrapping_mul(2_246_822_519) ^ 0x5555_5555)
+            .collect();
         let x = Tensor::from_slice(gpu, &[g.n, g.h, g.w, bits as usize, cw], &xs)?;
         let w = Tensor::from_slice(gpu, &[g.o, g.kh, g.kw, cw], &ws)?;
         let levels = (1usize << bits) - 1;
         let values: Vec<i32> = (0..g.o * levels)
             .map(|i| (i % levels) as i32 * 40 - 40)
+            .collect();
         let th = Thresholds::from_host(gpu, bits, &values, &vec![1; g.o])?;
         let out = if fused {
             Output::Threshold(&th)
         } else {
             Output::I32
+        };
         let timing = time_op(gpu, 1, reps, |rec| {
             bconv::forward(rec, &g, bits, &x, &w, out, path).map(|_| ())
         })?;
         let taken = match path {
             Path::Auto => bconv::auto_path(gpu, &g, bits, out),
             p => p,
+        };
         rows.push(OpRate {
             op: format!("bconv.{name} {taken:?}"),
             shape: format!(
