@@ -2,12 +2,12 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use pixembed::bench::first_layer::Shape;
 use pixembed::data::{self, Format};
 use pixembed::gpu::{self, AdapterRequest, Gpu};
 use pixembed::infer::IntModel;
 use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
 use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
-use pixembed::bench::first_layer::Shape;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -469,9 +469,16 @@ fn export(dev: &DeviceArgs, a: &ExportArgs) -> Result<()> {
     let mut int = pixembed::infer::fold_model(&gpu, model)?;
     int.save(&gpu, &a.out)?;
     let bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
-    println!("exported {} units to {} ({bytes} bytes)", int.units.len(), a.out.display());
+    println!(
+        "exported {} units to {} ({bytes} bytes)",
+        int.units.len(),
+        a.out.display()
+    );
     Ok(())
 }
+
+/// Top classes with scores, or why the image could not be read.
+type Answer = std::result::Result<Vec<(String, f32)>, String>;
 
 fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
@@ -480,7 +487,7 @@ fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
     let mut ok_images = Vec::new();
     let mut pixels = Vec::new();
     let mut failures = 0;
-    let mut results: Vec<(PathBuf, std::result::Result<Vec<(String, f32)>, String>)> = Vec::new();
+    let mut results: Vec<(PathBuf, Answer)> = Vec::new();
     for path in &a.images {
         match pixembed::infer::image::load_for_model(path, h, w, c) {
             Ok(px) => {
@@ -501,16 +508,39 @@ fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
             let row = &scores[i * k..(i + 1) * k];
             let mut idx: Vec<usize> = (0..k).collect();
             idx.sort_by(|&x, &y| row[y].total_cmp(&row[x]).then(x.cmp(&y)));
-            let top = idx.iter().take(a.top.max(1)).map(|&j| (m.cfg.class_names.get(j).cloned().unwrap_or_else(|| j.to_string()), row[j])).collect();
+            let top = idx
+                .iter()
+                .take(a.top.max(1))
+                .map(|&j| {
+                    (
+                        m.cfg
+                            .class_names
+                            .get(j)
+                            .cloned()
+                            .unwrap_or_else(|| j.to_string()),
+                        row[j],
+                    )
+                })
+                .collect();
             results.push((path, Ok(top)));
         }
     }
     results.sort_by_key(|(p, _)| a.images.iter().position(|q| q == p));
     for (path, r) in &results {
         match (r, a.json) {
-            (Ok(top), true) => println!("{}", serde_json::json!({ "image": path, "top": top.iter().map(|(n, s)| serde_json::json!({"class": n, "score": s})).collect::<Vec<_>>() })),
+            (Ok(top), true) => println!(
+                "{}",
+                serde_json::json!({ "image": path, "top": top.iter().map(|(n, s)| serde_json::json!({"class": n, "score": s})).collect::<Vec<_>>() })
+            ),
             (Err(e), true) => println!("{}", serde_json::json!({ "image": path, "error": e })),
-            (Ok(top), false) => println!("{}: {}", path.display(), top.iter().map(|(n, s)| format!("{n} ({s:.3})")).collect::<Vec<_>>().join(", ")),
+            (Ok(top), false) => println!(
+                "{}: {}",
+                path.display(),
+                top.iter()
+                    .map(|(n, s)| format!("{n} ({s:.3})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             (Err(e), false) => eprintln!("{}: error: {e}", path.display()),
         }
     }
@@ -521,7 +551,11 @@ fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
 }
 
 fn print_timing_source(gpu: &Gpu, source: &str) {
-    println!("adapter: {} ({}); times: {source}, median of repeated runs", gpu.summary().name, gpu.summary().backend);
+    println!(
+        "adapter: {} ({}); times: {source}, median of repeated runs",
+        gpu.summary().name,
+        gpu.summary().backend
+    );
 }
 
 fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
@@ -530,38 +564,97 @@ fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
         BenchCommand::Ops { reps, json } => {
             let rows = pixembed::bench::ops::run_all(&gpu, reps)?;
             if json {
-                println!("{}", serde_json::json!({ "adapter": gpu.summary(), "ops": rows.iter().map(|r| serde_json::json!({"op": r.op, "shape": r.shape, "timing": r.timing, "rate": r.rate(), "unit": r.unit})).collect::<Vec<_>>() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "adapter": gpu.summary(), "ops": rows.iter().map(|r| serde_json::json!({"op": r.op, "shape": r.shape, "timing": r.timing, "rate": r.rate(), "unit": r.unit})).collect::<Vec<_>>() })
+                );
             } else {
                 print_timing_source(&gpu, rows.first().map_or("-", |r| r.timing.source));
-                println!("{:<36} {:<34} {:>10} {:>12}", "op", "shape", "median ms", "rate");
-                for r in &rows {
-                    println!("{:<36} {:<34} {:>10.2} {:>8.1} {}", r.op, r.shape, r.timing.median_s * 1e3, r.rate(), r.unit);
-                }
-            }
-        }
-        BenchCommand::FirstLayer { shape, batch, out_channels, reps, json } => {
-            let batch = batch.unwrap_or(shape.default_batch);
-            let rows = pixembed::bench::first_layer::run(&gpu, shape, batch, out_channels, reps)?;
-            if json {
-                println!("{}", serde_json::json!({ "adapter": gpu.summary(), "batch": batch, "rows": rows }));
-            } else {
-                print_timing_source(&gpu, rows[0].timing.source);
-                println!("input [{batch},{},{},{}], {}x{} stride {}, {out_channels} output channels, output {:?}", shape.h, shape.w, shape.c, shape.k, shape.k, shape.stride, rows[0].output);
-                println!("{:<12} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  implementation", "variant", "median ms", "min ms", "max ms", "GMAC", "MB moved", "vs float");
+                println!(
+                    "{:<36} {:<34} {:>10} {:>12}",
+                    "op", "shape", "median ms", "rate"
+                );
                 for r in &rows {
                     println!(
-                        "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.3} {:>9.1} {:>8.2}x  {}",
-                        r.variant, r.timing.median_s * 1e3, r.timing.min_s * 1e3, r.timing.max_s * 1e3, r.macs as f64 / 1e9, r.bytes as f64 / 1e6, r.speedup_vs_float, r.implementation
+                        "{:<36} {:<34} {:>10.2} {:>8.1} {}",
+                        r.op,
+                        r.shape,
+                        r.timing.median_s * 1e3,
+                        r.rate(),
+                        r.unit
                     );
                 }
             }
         }
-        BenchCommand::Network { model, depth, width, input, batch, train_batch, reps, json } => {
-            let dims: Vec<usize> = input.split(['x', 'X']).map(|v| v.trim().parse()).collect::<std::result::Result<_, _>>().context("--input must be HxWxC, e.g. 32x32x3")?;
-            let [h, w, c]: [usize; 3] = dims.try_into().map_err(|_| anyhow::anyhow!("--input must be HxWxC, e.g. 32x32x3"))?;
-            let rows = pixembed::bench::network::run(&gpu, model, depth, width, [h, w, c], batch, train_batch, reps)?;
+        BenchCommand::FirstLayer {
+            shape,
+            batch,
+            out_channels,
+            reps,
+            json,
+        } => {
+            let batch = batch.unwrap_or(shape.default_batch);
+            let rows = pixembed::bench::first_layer::run(&gpu, shape, batch, out_channels, reps)?;
             if json {
-                println!("{}", serde_json::json!({ "adapter": gpu.summary(), "rows": rows }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "adapter": gpu.summary(), "batch": batch, "rows": rows })
+                );
+            } else {
+                print_timing_source(&gpu, rows[0].timing.source);
+                println!("input [{batch},{},{},{}], {}x{} stride {}, {out_channels} output channels, output {:?}", shape.h, shape.w, shape.c, shape.k, shape.k, shape.stride, rows[0].output);
+                println!(
+                    "{:<12} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  implementation",
+                    "variant", "median ms", "min ms", "max ms", "GMAC", "MB moved", "vs float"
+                );
+                for r in &rows {
+                    println!(
+                        "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.3} {:>9.1} {:>8.2}x  {}",
+                        r.variant,
+                        r.timing.median_s * 1e3,
+                        r.timing.min_s * 1e3,
+                        r.timing.max_s * 1e3,
+                        r.macs as f64 / 1e9,
+                        r.bytes as f64 / 1e6,
+                        r.speedup_vs_float,
+                        r.implementation
+                    );
+                }
+            }
+        }
+        BenchCommand::Network {
+            model,
+            depth,
+            width,
+            input,
+            batch,
+            train_batch,
+            reps,
+            json,
+        } => {
+            let dims: Vec<usize> = input
+                .split(['x', 'X'])
+                .map(|v| v.trim().parse())
+                .collect::<std::result::Result<_, _>>()
+                .context("--input must be HxWxC, e.g. 32x32x3")?;
+            let [h, w, c]: [usize; 3] = dims
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("--input must be HxWxC, e.g. 32x32x3"))?;
+            let rows = pixembed::bench::network::run(
+                &gpu,
+                model,
+                depth,
+                width,
+                [h, w, c],
+                batch,
+                train_batch,
+                reps,
+            )?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "adapter": gpu.summary(), "rows": rows })
+                );
             } else {
                 print_timing_source(&gpu, rows[0].timing.source);
                 for r in &rows {
@@ -569,7 +662,12 @@ fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
                     let mut shares = r.layers.clone();
                     shares.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
                     for l in shares.iter().take(8) {
-                        println!("    {:<24} {:>7.2} ms  {:>5.1}%", l.layer, l.seconds * 1e3, 100.0 * l.share);
+                        println!(
+                            "    {:<24} {:>7.2} ms  {:>5.1}%",
+                            l.layer,
+                            l.seconds * 1e3,
+                            100.0 * l.share
+                        );
                     }
                 }
             }

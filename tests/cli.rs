@@ -6,7 +6,10 @@ mod common;
 use std::process::Command;
 
 fn pixembed(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pixembed")).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_pixembed"))
+        .args(args)
+        .output()
+        .expect("binary runs")
 }
 
 fn stderr(o: &std::process::Output) -> String {
@@ -19,9 +22,16 @@ fn info_json_reports_the_selected_adapter() {
     let o = pixembed(&["info", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["selected"]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(v["selected"]["name"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty()));
     assert!(v["adapters"].as_array().is_some_and(|a| !a.is_empty()));
-    assert!(v["limits"]["max_storage_buffer_binding_size"].as_u64().unwrap() > 0);
+    assert!(
+        v["limits"]["max_storage_buffer_binding_size"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[test]
@@ -30,7 +40,10 @@ fn unknown_adapter_lists_the_adapters_that_exist() {
     let o = pixembed(&["--adapter", "no-such-gpu-xyz", "info"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("no adapter matches") && e.contains("adapters present"), "{e}");
+    assert!(
+        e.contains("no adapter matches") && e.contains("adapters present"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -39,8 +52,14 @@ fn bad_arguments_are_clear_errors() {
         (vec!["train", "--no-such-option"], "unexpected argument"),
         (vec!["train", "--first-layer", "magic"], "invalid value"),
         (vec!["--backend", "glide", "info"], "unknown backend"),
-        (vec!["bench", "first-layer", "--shape", "12x12x7"], "C = 1 or 3"),
-        (vec!["bench", "first-layer", "--shape", "huge"], "expected cifar"),
+        (
+            vec!["bench", "first-layer", "--shape", "12x12x7"],
+            "C = 1 or 3",
+        ),
+        (
+            vec!["bench", "first-layer", "--shape", "huge"],
+            "expected cifar",
+        ),
         (vec!["bench", "network", "--input", "32x32"], "HxWxC"),
         (vec!["bench", "frobnicate"], "unrecognized subcommand"),
     ] {
@@ -75,9 +94,17 @@ fn first_layer_bench_variants_share_output_layout() {
     let shape: pixembed::bench::first_layer::Shape = "12x10x3".parse().unwrap();
     let rows = pixembed::bench::first_layer::run(gpu, shape, 2, 40, 1).unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
-    assert_eq!(names, ["float", "int8", "naive", "bitplane", "thermometer", "embed"]);
+    assert_eq!(
+        names,
+        ["float", "int8", "naive", "bitplane", "thermometer", "embed"]
+    );
     for r in &rows {
-        assert_eq!(r.output, vec![2, 12, 10, 2, 2], "{}: output layout differs", r.variant);
+        assert_eq!(
+            r.output,
+            vec![2, 12, 10, 2, 2],
+            "{}: output layout differs",
+            r.variant
+        );
         assert!(r.timing.median_s > 0.0 && r.macs > 0 && r.bytes > 0);
     }
     let err = pixembed::bench::first_layer::run(gpu, shape, 0, 64, 1).unwrap_err();

@@ -83,7 +83,11 @@ fn assert_agree(gpu: &Gpu, model: &mut Model, data: &Dataset, what: &str) {
     let mut int = fold_model(gpu, clone_model(gpu, model)).unwrap();
     let got = engine::predict_dataset(gpu, &mut int, data, 64).unwrap();
     let differ = (0..data.n).filter(|&i| got.classes[i] != want[i]).count();
-    assert_eq!(differ, 0, "{what}: {differ} of {} predictions differ from the training graph", data.n);
+    assert_eq!(
+        differ, 0,
+        "{what}: {differ} of {} predictions differ from the training graph",
+        data.n
+    );
 }
 
 #[test]
@@ -108,7 +112,11 @@ fn integer_engine_agrees_with_training_graph_every_variant() {
 fn folding_handles_negative_and_zero_bn_scales() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(12, 64, 10, 1);
-    let mut m = trained(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1), &data);
+    let mut m = trained(
+        gpu,
+        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1),
+        &data,
+    );
     // Flip some scales negative, zero others, and push some channels into saturation.
     m.visit(&mut |p| {
         if p.name.ends_with("gamma") {
@@ -134,7 +142,9 @@ fn folding_handles_negative_and_zero_bn_scales() {
     let int = fold_model(gpu, clone_model(gpu, &mut m)).unwrap();
     let mut flags = Vec::new();
     for u in &int.units {
-        if let pixembed::infer::export::UnitKind::Conv { flags: f, .. } | pixembed::infer::export::UnitKind::Residual { flags: f, .. } = &u.kind {
+        if let pixembed::infer::export::UnitKind::Conv { flags: f, .. }
+        | pixembed::infer::export::UnitKind::Residual { flags: f, .. } = &u.kind
+        {
             flags.extend(f.to_vec::<i32>(gpu).unwrap());
         }
     }
@@ -147,7 +157,11 @@ fn folding_handles_negative_and_zero_bn_scales() {
 fn export_round_trip_and_bad_files() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(13, 64, 10, 3);
-    let mut m = trained(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3), &data);
+    let mut m = trained(
+        gpu,
+        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3),
+        &data,
+    );
     let want = graph_predictions(gpu, &mut m, &data);
     let dir = std::env::temp_dir().join(format!("pixembed-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -165,9 +179,25 @@ fn export_round_trip_and_bad_files() {
     assert!(IntModel::load(gpu, &path).is_err());
     // A training checkpoint is not an exported model.
     let run = dir.join("run");
-    let mut t = Trainer::new(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3), &train_cfg()).unwrap();
-    t.run(&data, &data, &RunOptions { out: Some(run.clone()), ..Default::default() }, |_| {}).unwrap();
-    let err = IntModel::load(gpu, &run.join("checkpoint.safetensors")).err().unwrap();
+    let mut t = Trainer::new(
+        gpu,
+        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3),
+        &train_cfg(),
+    )
+    .unwrap();
+    t.run(
+        &data,
+        &data,
+        &RunOptions {
+            out: Some(run.clone()),
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
+    let err = IntModel::load(gpu, &run.join("checkpoint.safetensors"))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("pixembed export"), "{err}");
 }
 
@@ -175,15 +205,26 @@ fn export_round_trip_and_bad_files() {
 fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(14, 64, 10, 3);
-    let mut m = trained(gpu, &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3), &data);
+    let mut m = trained(
+        gpu,
+        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3),
+        &data,
+    );
     let dir = std::env::temp_dir().join(format!("pixembed-infer-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("model.safetensors");
-    fold_model(gpu, clone_model(gpu, &mut m)).unwrap().save(gpu, &model).unwrap();
-    let img = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 128]));
+    fold_model(gpu, clone_model(gpu, &mut m))
+        .unwrap()
+        .save(gpu, &model)
+        .unwrap();
+    let img = image::RgbImage::from_fn(40, 30, |x, y| {
+        image::Rgb([(x * 6) as u8, (y * 8) as u8, 128])
+    });
     img.save(dir.join("a.png")).unwrap();
     img.save(dir.join("b.jpg")).unwrap();
-    image::GrayAlphaImage::from_pixel(8, 8, image::LumaA([200, 255])).save(dir.join("c.png")).unwrap();
+    image::GrayAlphaImage::from_pixel(8, 8, image::LumaA([200, 255]))
+        .save(dir.join("c.png"))
+        .unwrap();
     std::fs::write(dir.join("bad.png"), b"not an image").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pixembed"))
         .args(["infer", "--json", "--top", "2", "--model"])
@@ -192,8 +233,14 @@ fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "a bad image must make the command fail");
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        !out.status.success(),
+        "a bad image must make the command fail"
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4, "{stdout}");
     for (i, l) in lines.iter().enumerate() {
         if i == 2 {

@@ -111,15 +111,28 @@ fn residual_thresholds_match_reference() {
 #[test]
 fn packed_max_pool_matches_reference() {
     let gpu = gpu_or_skip!();
-    for (n, h, w, c, bits) in [(2usize, 4usize, 4usize, 16usize, 2u32), (1, 7, 5, 33, 3), (2, 2, 2, 1, 1), (1, 6, 6, 70, 8)] {
+    for (n, h, w, c, bits) in [
+        (2usize, 4usize, 4usize, 16usize, 2u32),
+        (1, 7, 5, 33, 3),
+        (2, 2, 2, 1, 1),
+        (1, 6, 6, 70, 8),
+    ] {
         let levels = (1u32 << bits) - 1;
-        let codes: Vec<u32> = common::rand_u32(9, n * h * w * c).iter().map(|v| v % (levels + 1)).collect();
+        let codes: Vec<u32> = common::rand_u32(9, n * h * w * c)
+            .iter()
+            .map(|v| v % (levels + 1))
+            .collect();
         let packed = pack_bitplanes(&codes, c, bits);
-        let t = Tensor::from_slice(gpu, &[n, h, w, bits as usize, c.div_ceil(32)], &packed).unwrap();
+        let t =
+            Tensor::from_slice(gpu, &[n, h, w, bits as usize, c.div_ceil(32)], &packed).unwrap();
         let mut rec = Recorder::new(gpu);
         let y = pixembed::ops::packed_pool::max2x2(&mut rec, &t).unwrap();
         rec.submit();
         let got = unpack_bitplanes(&y.to_vec::<u32>(gpu).unwrap(), c, bits);
-        common::assert_exact("packed max pool", &got, &r::max_pool_codes(&codes, [n, h, w, c]));
+        common::assert_exact(
+            "packed max pool",
+            &got,
+            &r::max_pool_codes(&codes, [n, h, w, c]),
+        );
     }
 }

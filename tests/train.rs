@@ -208,6 +208,8 @@ fn bad_checkpoints_are_refused() {
     )
     .unwrap();
     std::fs::write(&path, st).unwrap();
-    let err = checkpoint::load(&path).err().expect("a foreign safetensors file loaded");
+    let err = checkpoint::load(&path)
+        .err()
+        .expect("a foreign safetensors file loaded");
     assert!(err.to_string().contains("format"), "{err}");
 }

@@ -34,20 +34,56 @@ impl std::str::FromStr for Shape {
     /// 3x3/2), or `HxWxC` (3x3/1).
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         Ok(match s {
-            "cifar" => Shape { h: 32, w: 32, c: 3, k: 3, stride: 1, default_batch: 256 },
-            "imagenet" => Shape { h: 224, w: 224, c: 3, k: 7, stride: 2, default_batch: 16 },
-            "imagenet3" => Shape { h: 224, w: 224, c: 3, k: 3, stride: 2, default_batch: 16 },
+            "cifar" => Shape {
+                h: 32,
+                w: 32,
+                c: 3,
+                k: 3,
+                stride: 1,
+                default_batch: 256,
+            },
+            "imagenet" => Shape {
+                h: 224,
+                w: 224,
+                c: 3,
+                k: 7,
+                stride: 2,
+                default_batch: 16,
+            },
+            "imagenet3" => Shape {
+                h: 224,
+                w: 224,
+                c: 3,
+                k: 3,
+                stride: 2,
+                default_batch: 16,
+            },
             other => {
                 let p: Vec<&str> = other.split(['x', 'X']).collect();
-                let n = |v: &str| v.parse::<usize>().map_err(|_| format!("bad shape {other:?}: expected cifar, imagenet, imagenet3 or HxWxC"));
+                let n = |v: &str| {
+                    v.parse::<usize>().map_err(|_| {
+                        format!("bad shape {other:?}: expected cifar, imagenet, imagenet3 or HxWxC")
+                    })
+                };
                 if p.len() != 3 {
-                    return Err(format!("bad shape {other:?}: expected cifar, imagenet, imagenet3 or HxWxC"));
+                    return Err(format!(
+                        "bad shape {other:?}: expected cifar, imagenet, imagenet3 or HxWxC"
+                    ));
                 }
                 let (h, w, c) = (n(p[0])?, n(p[1])?, n(p[2])?);
                 if h < 3 || w < 3 || !(c == 1 || c == 3) {
-                    return Err(format!("bad shape {other:?}: need H, W >= 3 and C = 1 or 3"));
+                    return Err(format!(
+                        "bad shape {other:?}: need H, W >= 3 and C = 1 or 3"
+                    ));
                 }
-                Shape { h, w, c, k: 3, stride: 1, default_batch: 64 }
+                Shape {
+                    h,
+                    w,
+                    c,
+                    k: 3,
+                    stride: 1,
+                    default_batch: 64,
+                }
             }
         })
     }
@@ -69,7 +105,13 @@ pub struct FirstLayerRow {
 }
 
 /// The integer-code table of a variant for C channels: (codes [C,256,D], D, bits).
-pub fn variant_table(variant: FirstLayer, c: usize, embed_dim: usize, embed_bits: u32, rng: &mut impl Rng) -> (Vec<u32>, usize, u32) {
+pub fn variant_table(
+    variant: FirstLayer,
+    c: usize,
+    embed_dim: usize,
+    embed_bits: u32,
+    rng: &mut impl Rng,
+) -> (Vec<u32>, usize, u32) {
     let mut t = Vec::new();
     let (d, bits) = match variant {
         FirstLayer::Int8 => (1, 8),
@@ -85,7 +127,9 @@ pub fn variant_table(variant: FirstLayer, c: usize, embed_dim: usize, embed_bits
                     FirstLayer::Int8 => v,
                     FirstLayer::Naive => v >> (8 - embed_bits),
                     FirstLayer::Bitplane => ((v >> k) & 1) << k,
-                    FirstLayer::Thermometer => (v >= thermometer_threshold(k as u32, embed_dim as u32)) as u32,
+                    FirstLayer::Thermometer => {
+                        (v >= thermometer_threshold(k as u32, embed_dim as u32)) as u32
+                    }
                     _ => rng.random_range(0..(1u32 << bits)),
                 });
             }
@@ -106,15 +150,35 @@ fn sorted_thresholds(rng: &mut impl Rng, o: usize, bits: u32, spread: i32) -> (V
 }
 
 /// Time every variant on `shape` with `batch` images and `o` output channels.
-pub fn run(gpu: &Gpu, shape: Shape, batch: usize, o: usize, reps: usize) -> Result<Vec<FirstLayerRow>> {
+pub fn run(
+    gpu: &Gpu,
+    shape: Shape,
+    batch: usize,
+    o: usize,
+    reps: usize,
+) -> Result<Vec<FirstLayerRow>> {
     if batch == 0 || o == 0 {
-        return Err(Error::Invalid("--batch and --out-channels must be at least 1".into()));
+        return Err(Error::Invalid(
+            "--batch and --out-channels must be at least 1".into(),
+        ));
     }
     let spec = QuantSpec::default();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
-    let px: Vec<u8> = (0..batch * shape.h * shape.w * shape.c).map(|_| rng.random()).collect();
+    let px: Vec<u8> = (0..batch * shape.h * shape.w * shape.c)
+        .map(|_| rng.random())
+        .collect();
     let pixels = Tensor::from_slice(gpu, &[batch, shape.h, shape.w, shape.c], &px)?;
-    let geom = |c: usize| ConvGeom { n: batch, h: shape.h, w: shape.w, c, o, kh: shape.k, kw: shape.k, stride: shape.stride, pad: shape.k / 2 };
+    let geom = |c: usize| ConvGeom {
+        n: batch,
+        h: shape.h,
+        w: shape.w,
+        c,
+        o,
+        kh: shape.k,
+        kw: shape.k,
+        stride: shape.stride,
+        pad: shape.k / 2,
+    };
     let g0 = geom(shape.c);
     let out_bytes = (g0.n * g0.ho() * g0.wo() * spec.bits as usize * words_for(o) * 4) as u64;
     let px_bytes = px.len() as u64;
@@ -123,7 +187,9 @@ pub fn run(gpu: &Gpu, shape: Shape, batch: usize, o: usize, reps: usize) -> Resu
     // Float baseline.
     {
         let g = g0;
-        let w: Vec<f32> = (0..o * shape.k * shape.k * shape.c).map(|_| rng.random_range(-0.5f32..0.5)).collect();
+        let w: Vec<f32> = (0..o * shape.k * shape.k * shape.c)
+            .map(|_| rng.random_range(-0.5f32..0.5))
+            .collect();
         let w = Tensor::from_slice(gpu, &g.weight_shape(), &w)?;
         let gamma = Tensor::from_slice(gpu, &[o], &vec![0.2f32; o])?;
         let beta = Tensor::from_slice(gpu, &[o], &vec![1.0f32; o])?;
@@ -145,20 +211,35 @@ pub fn run(gpu: &Gpu, shape: Shape, batch: usize, o: usize, reps: usize) -> Resu
             implementation: "normalize -> f32 conv -> batch-norm -> quantize+pack".into(),
             timing,
             macs: g.macs(),
-            bytes: px_bytes + 2 * f32_in + (o * shape.k * shape.k * shape.c * 4) as u64 + 4 * f32_out + out_bytes,
+            bytes: px_bytes
+                + 2 * f32_in
+                + (o * shape.k * shape.k * shape.c * 4) as u64
+                + 4 * f32_out
+                + out_bytes,
             speedup_vs_float: 1.0,
             output: out,
         });
     }
 
-    for variant in [FirstLayer::Int8, FirstLayer::Naive, FirstLayer::Bitplane, FirstLayer::Thermometer, FirstLayer::Embed] {
+    for variant in [
+        FirstLayer::Int8,
+        FirstLayer::Naive,
+        FirstLayer::Bitplane,
+        FirstLayer::Thermometer,
+        FirstLayer::Embed,
+    ] {
         let (table, d, bits) = variant_table(variant, shape.c, 10, 2, &mut rng);
         let cin = shape.c * d;
         let g = geom(cin);
         let table_t = Tensor::from_slice(gpu, &[shape.c, 256, d], &table)?;
-        let signs: Vec<f32> = (0..o * shape.k * shape.k * cin).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let signs: Vec<f32> = (0..o * shape.k * shape.k * cin)
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect();
         let mut rec = Recorder::new(gpu);
-        let w_packed = pack::pack_signs(&mut rec, &Tensor::from_slice(gpu, &g.weight_shape(), &signs)?)?;
+        let w_packed = pack::pack_signs(
+            &mut rec,
+            &Tensor::from_slice(gpu, &g.weight_shape(), &signs)?,
+        )?;
         rec.submit();
         let acc_spread = (shape.k * shape.k * cin) as i32 * ((1 << bits) - 1) / 8;
         let (values, flags) = sorted_thresholds(&mut rng, o, spec.bits, acc_spread.max(1));
@@ -166,16 +247,24 @@ pub fn run(gpu: &Gpu, shape: Shape, batch: usize, o: usize, reps: usize) -> Resu
         let mut out = Vec::new();
         let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
             let x = lut::gather_packed(rec, &pixels, &table_t, bits)?;
-            out = bconv::forward_threshold(rec, &g, bits, &x, &w_packed, &th, spec.bits)?.shape().to_vec();
+            out = bconv::forward_threshold(rec, &g, bits, &x, &w_packed, &th, spec.bits)?
+                .shape()
+                .to_vec();
             Ok(())
         })?;
         let planes = (batch * shape.h * shape.w * bits as usize * words_for(cin) * 4) as u64;
         rows.push(FirstLayerRow {
             variant: format!("{variant:?}").to_lowercase(),
-            implementation: format!("lut gather ({d} codes x {bits} bits per value) -> bitwise conv + thresholds"),
+            implementation: format!(
+                "lut gather ({d} codes x {bits} bits per value) -> bitwise conv + thresholds"
+            ),
             timing,
             macs: g.macs(),
-            bytes: px_bytes + (table.len() * 4) as u64 + 2 * planes + w_packed.byte_len() + out_bytes,
+            bytes: px_bytes
+                + (table.len() * 4) as u64
+                + 2 * planes
+                + w_packed.byte_len()
+                + out_bytes,
             speedup_vs_float: 0.0,
             output: out,
         });

@@ -31,7 +31,14 @@ pub struct NetworkRow {
 }
 
 /// The model a network benchmark runs.
-pub fn bench_config(arch: Arch, depth: usize, width: usize, input: [usize; 3], first: FirstLayer, last: LastLayer) -> ModelConfig {
+pub fn bench_config(
+    arch: Arch,
+    depth: usize,
+    width: usize,
+    input: [usize; 3],
+    first: FirstLayer,
+    last: LastLayer,
+) -> ModelConfig {
     ModelConfig {
         arch,
         depth,
@@ -51,16 +58,26 @@ pub fn bench_config(arch: Arch, depth: usize, width: usize, input: [usize; 3], f
 
 fn random_pixels(gpu: &Gpu, n: usize, input: [usize; 3], seed: u64) -> Result<Tensor> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let px: Vec<u8> = (0..n * input.iter().product::<usize>()).map(|_| rng.random()).collect();
+    let px: Vec<u8> = (0..n * input.iter().product::<usize>())
+        .map(|_| rng.random())
+        .collect();
     Tensor::from_slice(gpu, &[n, input[0], input[1], input[2]], &px)
 }
 
 /// Integer-engine inference throughput of `cfg` (randomly initialised, folded).
-pub fn inference(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label: &str) -> Result<NetworkRow> {
+pub fn inference(
+    gpu: &Gpu,
+    cfg: &ModelConfig,
+    batch: usize,
+    reps: usize,
+    label: &str,
+) -> Result<NetworkRow> {
     let model = Model::new(gpu, cfg, 1)?;
     let mut int = fold_model(gpu, model)?;
     let pixels = random_pixels(gpu, batch, cfg.input, 2)?;
-    let timing = time_op(gpu, 2, reps, |rec| int.record(rec, &pixels, None).map(|_| ()))?;
+    let timing = time_op(gpu, 2, reps, |rec| {
+        int.record(rec, &pixels, None).map(|_| ())
+    })?;
     // One more run with timestamps per dispatch, attributed to layers.
     let mut marks = Vec::new();
     let mut rec = Recorder::new(gpu).with_timing(4096);
@@ -70,9 +87,19 @@ pub fn inference(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label:
     if !times.passes.is_empty() {
         let total: f64 = times.passes.iter().map(|(_, s)| s).sum();
         for (i, (name, start)) in marks.iter().enumerate() {
-            let end = marks.get(i + 1).map_or(times.passes.len(), |m| m.1).min(times.passes.len());
-            let s: f64 = times.passes[(*start).min(end)..end].iter().map(|(_, s)| s).sum();
-            layers.push(LayerShare { layer: name.clone(), seconds: s, share: s / total.max(1e-12) });
+            let end = marks
+                .get(i + 1)
+                .map_or(times.passes.len(), |m| m.1)
+                .min(times.passes.len());
+            let s: f64 = times.passes[(*start).min(end)..end]
+                .iter()
+                .map(|(_, s)| s)
+                .sum();
+            layers.push(LayerShare {
+                layer: name.clone(),
+                seconds: s,
+                share: s / total.max(1e-12),
+            });
         }
     }
     Ok(NetworkRow {
@@ -85,7 +112,13 @@ pub fn inference(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label:
 }
 
 /// Training-step throughput: upload, forward, loss, backward and optimizer in one submit.
-pub fn train_step(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label: &str) -> Result<NetworkRow> {
+pub fn train_step(
+    gpu: &Gpu,
+    cfg: &ModelConfig,
+    batch: usize,
+    reps: usize,
+    label: &str,
+) -> Result<NetworkRow> {
     let mut model = Model::new(gpu, cfg, 1)?;
     let tc = TrainConfig {
         epochs: 1,
@@ -113,13 +146,43 @@ pub fn train_step(gpu: &Gpu, cfg: &ModelConfig, batch: usize, reps: usize, label
         step += 1;
         optimizer::apply(rec, &mut model, &tc, step, 1e-3)
     })?;
-    Ok(NetworkRow { what: label.into(), batch, images_per_sec: batch as f64 / timing.median_s, timing, layers: Vec::new() })
+    Ok(NetworkRow {
+        what: label.into(),
+        batch,
+        images_per_sec: batch as f64 / timing.median_s,
+        timing,
+        layers: Vec::new(),
+    })
 }
 
 /// Every row of `pixembed bench network`.
-pub fn run(gpu: &Gpu, arch: Arch, depth: usize, width: usize, input: [usize; 3], batch: usize, train_batch: usize, reps: usize) -> Result<Vec<NetworkRow>> {
-    let float = bench_config(arch, depth, width, input, FirstLayer::Float, LastLayer::Float);
-    let quant = bench_config(arch, depth, width, input, FirstLayer::Embed, LastLayer::Binary);
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    gpu: &Gpu,
+    arch: Arch,
+    depth: usize,
+    width: usize,
+    input: [usize; 3],
+    batch: usize,
+    train_batch: usize,
+    reps: usize,
+) -> Result<Vec<NetworkRow>> {
+    let float = bench_config(
+        arch,
+        depth,
+        width,
+        input,
+        FirstLayer::Float,
+        LastLayer::Float,
+    );
+    let quant = bench_config(
+        arch,
+        depth,
+        width,
+        input,
+        FirstLayer::Embed,
+        LastLayer::Binary,
+    );
     Ok(vec![
         inference(gpu, &float, batch, reps, "inference float-first")?,
         inference(gpu, &quant, batch, reps, "inference fully-quantized")?,

@@ -16,7 +16,17 @@ use crate::ops::{bconv, lut, pack, packed_pool, residual_threshold};
 
 /// The geometry of a unit on an input of `n` images of `h x w`.
 fn geom(u: &IntUnit, n: usize, h: usize, w: usize) -> ConvGeom {
-    ConvGeom { n, h, w, c: u.c, o: u.o, kh: u.k, kw: u.k, stride: u.stride, pad: u.pad }
+    ConvGeom {
+        n,
+        h,
+        w,
+        c: u.c,
+        o: u.o,
+        kh: u.k,
+        kw: u.k,
+        stride: u.stride,
+        pad: u.pad,
+    }
 }
 
 impl IntModel {
@@ -25,7 +35,9 @@ impl IntModel {
         let [h, w, c] = self.cfg.input;
         let s = pixels.shape();
         if pixels.dtype() != DType::U8 || s.len() != 4 || s[1..] != [h, w, c] {
-            return Err(Error::shape(format!("the model expects u8 pixels [N,{h},{w},{c}], got {pixels:?}")));
+            return Err(Error::shape(format!(
+                "the model expects u8 pixels [N,{h},{w},{c}], got {pixels:?}"
+            )));
         }
         let mut rec = Recorder::new(gpu);
         let scores = self.record(&mut rec, pixels, None)?;
@@ -35,7 +47,12 @@ impl IntModel {
 
     /// Record the whole inference into `rec`. With `marks`, note (layer name, index of its
     /// first dispatch) for each layer, so timings can be attributed per layer.
-    pub fn record(&mut self, rec: &mut Recorder, pixels: &Tensor, mut marks: Option<&mut Vec<(String, usize)>>) -> Result<Tensor> {
+    pub fn record(
+        &mut self,
+        rec: &mut Recorder,
+        pixels: &Tensor,
+        mut marks: Option<&mut Vec<(String, usize)>>,
+    ) -> Result<Tensor> {
         let n = pixels.shape()[0];
         let mut mark = |rec: &Recorder, name: String| {
             if let Some(m) = marks.as_deref_mut() {
@@ -49,7 +66,9 @@ impl IntModel {
                 let codes = first.forward(rec, pixels, false)?;
                 pack::pack_codes(rec, self.cfg.act_bits, &codes)?
             }
-            (None, None) => return Err(Error::Invalid("integer model without a first layer".into())),
+            (None, None) => {
+                return Err(Error::Invalid("integer model without a first layer".into()))
+            }
         };
         let mut block_in: Option<(Tensor, usize)> = None;
         for (i, u) in self.units.iter().enumerate() {
@@ -60,13 +79,34 @@ impl IntModel {
                     if u.block_start {
                         block_in = Some((x.clone(), u.c));
                     }
-                    let th = Thresholds { values: thresholds.clone(), flags: flags.clone(), bits: u.out_bits };
-                    bconv::forward_threshold(rec, &geom(u, n, hh, ww), u.in_bits, &x, &u.weights, &th, u.out_bits)?
+                    let th = Thresholds {
+                        values: thresholds.clone(),
+                        flags: flags.clone(),
+                        bits: u.out_bits,
+                    };
+                    bconv::forward_threshold(
+                        rec,
+                        &geom(u, n, hh, ww),
+                        u.in_bits,
+                        &x,
+                        &u.weights,
+                        &th,
+                        u.out_bits,
+                    )?
                 }
-                UnitKind::Residual { thresholds, flags, stride } => {
-                    let (xin, cin) = block_in.take().ok_or_else(|| Error::Invalid("residual unit without a block input".into()))?;
-                    let acc = bconv::forward_i32(rec, &geom(u, n, hh, ww), u.in_bits, &x, &u.weights)?;
-                    residual_threshold::apply(rec, &acc, &xin, cin, *stride, u.out_bits, thresholds, flags)?
+                UnitKind::Residual {
+                    thresholds,
+                    flags,
+                    stride,
+                } => {
+                    let (xin, cin) = block_in.take().ok_or_else(|| {
+                        Error::Invalid("residual unit without a block input".into())
+                    })?;
+                    let acc =
+                        bconv::forward_i32(rec, &geom(u, n, hh, ww), u.in_bits, &x, &u.weights)?;
+                    residual_threshold::apply(
+                        rec, &acc, &xin, cin, *stride, u.out_bits, thresholds, flags,
+                    )?
                 }
                 UnitKind::MaxPool => packed_pool::max2x2(rec, &x)?,
             };
@@ -89,14 +129,23 @@ pub struct Predictions {
 }
 
 /// Run the engine over a dataset in batches.
-pub fn predict_dataset(gpu: &Gpu, m: &mut IntModel, data: &crate::data::Dataset, batch: usize) -> Result<Predictions> {
+pub fn predict_dataset(
+    gpu: &Gpu,
+    m: &mut IntModel,
+    data: &crate::data::Dataset,
+    batch: usize,
+) -> Result<Predictions> {
     let k = m.cfg.classes;
     let mut classes = Vec::with_capacity(data.n);
     let (mut c1, mut c5) = (0usize, 0usize);
     let per = data.h * data.w * data.c;
     for start in (0..data.n).step_by(batch.max(1)) {
         let len = batch.min(data.n - start);
-        let px = Tensor::from_slice(gpu, &[len, data.h, data.w, data.c], &data.images[start * per..(start + len) * per])?;
+        let px = Tensor::from_slice(
+            gpu,
+            &[len, data.h, data.w, data.c],
+            &data.images[start * per..(start + len) * per],
+        )?;
         let scores = m.scores(gpu, &px)?.to_vec::<f32>(gpu)?;
         for i in 0..len {
             let row = &scores[i * k..(i + 1) * k];
@@ -110,5 +159,10 @@ pub fn predict_dataset(gpu: &Gpu, m: &mut IntModel, data: &crate::data::Dataset,
         }
     }
     let n = data.n.max(1) as f64;
-    Ok(Predictions { top1: c1 as f64 / n, top5: c5 as f64 / n, n: data.n, classes })
+    Ok(Predictions {
+        top1: c1 as f64 / n,
+        top5: c5 as f64 / n,
+        n: data.n,
+        classes,
+    })
 }

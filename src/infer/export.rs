@@ -4,14 +4,14 @@
 use super::fold::fold_unit;
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
+use crate::nn::conv::ConvLayer;
 use crate::nn::first::FirstLayer as FirstUnit;
 use crate::nn::head::Head;
 use crate::nn::model::BodyLayer;
-use crate::nn::conv::ConvLayer;
 use crate::nn::norm::BatchNorm;
-use crate::reference::QuantSpec;
 use crate::nn::{FirstLayer, Model, ModelConfig, Param};
 use crate::ops::pack;
+use crate::reference::QuantSpec;
 use crate::train::checkpoint::write_atomic;
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, TensorView};
@@ -33,7 +33,11 @@ pub enum UnitKind {
     Conv { thresholds: Tensor, flags: Tensor },
     /// Second conv of a residual block: thresholds I32 [O, n+1, n] and flags [O, n+1]
     /// per shortcut code; the shortcut is the block input subsampled by `stride`.
-    Residual { thresholds: Tensor, flags: Tensor, stride: usize },
+    Residual {
+        thresholds: Tensor,
+        flags: Tensor,
+        stride: usize,
+    },
     /// 2x2 max pooling on packed codes.
     MaxPool,
 }
@@ -88,7 +92,9 @@ fn bits_for(max_code: u32) -> u32 {
 /// Freeze the first layer's encoding into integer codes per (channel, pixel value).
 fn freeze_lut(gpu: &Gpu, first: &FirstUnit) -> Result<(Vec<u32>, usize, usize, u32)> {
     let c = first.cfg.input[2];
-    let probe: Vec<u8> = (0..256).flat_map(|v| std::iter::repeat_n(v as u8, c)).collect();
+    let probe: Vec<u8> = (0..256)
+        .flat_map(|v| std::iter::repeat_n(v as u8, c))
+        .collect();
     let pixels = Tensor::from_slice(gpu, &[1, 256, 1, c], &probe)?;
     let mut rec = Recorder::new(gpu);
     let enc = first.encode(&mut rec, &pixels)?;
@@ -102,7 +108,9 @@ fn freeze_lut(gpu: &Gpu, first: &FirstUnit) -> Result<(Vec<u32>, usize, usize, u
             for k in 0..d {
                 let x = vals[v * cp + ch * d + k];
                 if x < 0.0 || x.fract() != 0.0 || x > 255.0 {
-                    return Err(Error::Invalid(format!("first layer value {x} is not an integer code")));
+                    return Err(Error::Invalid(format!(
+                        "first layer value {x} is not an integer code"
+                    )));
                 }
                 table[(ch * 256 + v) * d + k] = x as u32;
             }
@@ -126,7 +134,13 @@ fn conv_unit(
     let mut rec = Recorder::new(gpu);
     let weights = pack::pack_signs(&mut rec, &conv.w.value)?;
     rec.submit();
-    let f = fold_unit(gpu, bn, spec, acc_max, residual.map(|(cin, _)| (cin, spec.levels())))?;
+    let f = fold_unit(
+        gpu,
+        bn,
+        spec,
+        acc_max,
+        residual.map(|(cin, _)| (cin, spec.levels())),
+    )?;
     let levels = f.levels;
     let (kind, name) = match residual {
         None => (
@@ -200,7 +214,12 @@ fn pool_unit(gpu: &Gpu, c: usize, bits: u32) -> Result<IntUnit> {
 
 /// Fold a trained model (consumed) into the integer model.
 pub fn fold_model(gpu: &Gpu, model: Model) -> Result<IntModel> {
-    let Model { cfg, first, body, head } = model;
+    let Model {
+        cfg,
+        first,
+        body,
+        head,
+    } = model;
     let act_bits = cfg.act_bits;
     let mut units = Vec::new();
     let (lut, float_first) = if cfg.first_layer == FirstLayer::Float {
@@ -208,27 +227,53 @@ pub fn fold_model(gpu: &Gpu, model: Model) -> Result<IntModel> {
     } else {
         let (table, c, d, bits) = freeze_lut(gpu, &first)?;
         let u = &first.unit;
-        units.push(conv_unit(gpu, &u.conv, &u.bn, u.act.spec, bits, false, None)?);
-        (Some(Lut { codes: Tensor::from_slice(gpu, &[c, 256, d], &table)?, bits }), None)
+        units.push(conv_unit(
+            gpu, &u.conv, &u.bn, u.act.spec, bits, false, None,
+        )?);
+        (
+            Some(Lut {
+                codes: Tensor::from_slice(gpu, &[c, 256, d], &table)?,
+                bits,
+            }),
+            None,
+        )
     };
     let mut channels = cfg.width;
     for layer in &body {
         match layer {
             BodyLayer::Block(b) => {
                 let u = &b.unit1;
-                units.push(conv_unit(gpu, &u.conv, &u.bn, u.act.spec, act_bits, true, None)?);
+                units.push(conv_unit(
+                    gpu, &u.conv, &u.bn, u.act.spec, act_bits, true, None,
+                )?);
                 let residual = Some((u.conv.spec.c, b.stride));
-                units.push(conv_unit(gpu, &b.conv2, &b.bn2, b.act2.spec, act_bits, false, residual)?);
+                units.push(conv_unit(
+                    gpu,
+                    &b.conv2,
+                    &b.bn2,
+                    b.act2.spec,
+                    act_bits,
+                    false,
+                    residual,
+                )?);
                 channels = b.conv2.spec.o;
             }
             BodyLayer::Plain(p) => {
-                units.push(conv_unit(gpu, &p.conv, &p.bn, p.act.spec, act_bits, false, None)?);
+                units.push(conv_unit(
+                    gpu, &p.conv, &p.bn, p.act.spec, act_bits, false, None,
+                )?);
                 channels = p.conv.spec.o;
             }
             BodyLayer::Pool(_) => units.push(pool_unit(gpu, channels, act_bits)?),
         }
     }
-    Ok(IntModel { cfg, lut, float_first, units, head })
+    Ok(IntModel {
+        cfg,
+        lut,
+        float_first,
+        units,
+        head,
+    })
 }
 
 /// An owned tensor on its way into a safetensors file.
@@ -240,15 +285,31 @@ struct Blob {
 
 fn blob(gpu: &Gpu, t: &Tensor) -> Result<Blob> {
     let (dtype, data) = match t.dtype() {
-        DType::F32 => (Dtype::F32, bytemuck::cast_slice(&t.to_vec::<f32>(gpu)?).to_vec()),
-        DType::I32 => (Dtype::I32, bytemuck::cast_slice(&t.to_vec::<i32>(gpu)?).to_vec()),
-        DType::Bits => (Dtype::U32, bytemuck::cast_slice(&t.to_vec::<u32>(gpu)?).to_vec()),
+        DType::F32 => (
+            Dtype::F32,
+            bytemuck::cast_slice(&t.to_vec::<f32>(gpu)?).to_vec(),
+        ),
+        DType::I32 => (
+            Dtype::I32,
+            bytemuck::cast_slice(&t.to_vec::<i32>(gpu)?).to_vec(),
+        ),
+        DType::Bits => (
+            Dtype::U32,
+            bytemuck::cast_slice(&t.to_vec::<u32>(gpu)?).to_vec(),
+        ),
         DType::U8 => (Dtype::U8, t.to_vec::<u8>(gpu)?),
     };
-    Ok(Blob { dtype, shape: t.shape().to_vec(), data })
+    Ok(Blob {
+        dtype,
+        shape: t.shape().to_vec(),
+        data,
+    })
 }
 
-fn params_of(visit: &mut dyn FnMut(&mut dyn FnMut(&mut Param))) -> Vec<(String, Tensor)> {
+/// Something that hands each of its parameters to a callback.
+type Visitor<'a> = dyn FnMut(&mut dyn FnMut(&mut Param)) + 'a;
+
+fn params_of(visit: &mut Visitor) -> Vec<(String, Tensor)> {
     let mut out = Vec::new();
     visit(&mut |p: &mut Param| out.push((p.name.clone(), p.value.clone())));
     out
@@ -267,7 +328,10 @@ impl IntModel {
             }
             blobs.push((format!("units.{i}.weight"), blob(gpu, &u.weights)?));
             let (th, fl) = match &u.kind {
-                UnitKind::Conv { thresholds, flags } | UnitKind::Residual { thresholds, flags, .. } => (thresholds, flags),
+                UnitKind::Conv { thresholds, flags }
+                | UnitKind::Residual {
+                    thresholds, flags, ..
+                } => (thresholds, flags),
                 UnitKind::MaxPool => unreachable!("skipped above"),
             };
             blobs.push((format!("units.{i}.thresholds"), blob(gpu, th)?));
@@ -285,15 +349,27 @@ impl IntModel {
         let mut meta: HashMap<String, String> = HashMap::new();
         meta.insert("format".into(), FORMAT.into());
         meta.insert("version".into(), VERSION.into());
-        meta.insert("model_config".into(), serde_json::to_string(&self.cfg).expect("config serializes"));
-        meta.insert("units".into(), serde_json::to_string(&descs).expect("units serialize"));
-        meta.insert("lut_bits".into(), self.lut.as_ref().map_or(0, |l| l.bits).to_string());
+        meta.insert(
+            "model_config".into(),
+            serde_json::to_string(&self.cfg).expect("config serializes"),
+        );
+        meta.insert(
+            "units".into(),
+            serde_json::to_string(&descs).expect("units serialize"),
+        );
+        meta.insert(
+            "lut_bits".into(),
+            self.lut.as_ref().map_or(0, |l| l.bits).to_string(),
+        );
         let views: Vec<(String, TensorView)> = blobs
             .iter()
-            .map(|(n, b)| TensorView::new(b.dtype, b.shape.clone(), &b.data).map(|v| (n.clone(), v)))
+            .map(|(n, b)| {
+                TensorView::new(b.dtype, b.shape.clone(), &b.data).map(|v| (n.clone(), v))
+            })
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::data(path, e.to_string()))?;
-        let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::data(path, e.to_string()))?;
+        let bytes = safetensors::serialize(views, Some(meta))
+            .map_err(|e| Error::data(path, e.to_string()))?;
         write_atomic(path, &bytes)
     }
 
@@ -303,9 +379,14 @@ impl IntModel {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        let (_, header) =
+            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
         let meta = header.metadata().clone().unwrap_or_default();
-        let get = |k: &str| meta.get(k).cloned().ok_or_else(|| bad(format!("metadata has no {k:?}")));
+        let get = |k: &str| {
+            meta.get(k)
+                .cloned()
+                .ok_or_else(|| bad(format!("metadata has no {k:?}")))
+        };
         let format = get("format")?;
         if format != FORMAT {
             return Err(bad(if format == crate::train::checkpoint::FORMAT {
@@ -316,14 +397,22 @@ impl IntModel {
         }
         let version = get("version")?;
         if version != VERSION {
-            return Err(bad(format!("integer model version {version} is not supported (this build reads {VERSION})")));
+            return Err(bad(format!(
+                "integer model version {version} is not supported (this build reads {VERSION})"
+            )));
         }
-        let cfg: ModelConfig = serde_json::from_str(&get("model_config")?).map_err(|e| bad(format!("model_config: {e}")))?;
+        let cfg: ModelConfig = serde_json::from_str(&get("model_config")?)
+            .map_err(|e| bad(format!("model_config: {e}")))?;
         cfg.validate()?;
-        let descs: Vec<UnitDesc> = serde_json::from_str(&get("units")?).map_err(|e| bad(format!("units: {e}")))?;
-        let lut_bits: u32 = get("lut_bits")?.parse().map_err(|_| bad("lut_bits is not a number".into()))?;
+        let descs: Vec<UnitDesc> =
+            serde_json::from_str(&get("units")?).map_err(|e| bad(format!("units: {e}")))?;
+        let lut_bits: u32 = get("lut_bits")?
+            .parse()
+            .map_err(|_| bad("lut_bits is not a number".into()))?;
         let tensor = |name: &str, dtype: DType| -> Result<Tensor> {
-            let v = st.tensor(name).map_err(|_| bad(format!("missing tensor {name}")))?;
+            let v = st
+                .tensor(name)
+                .map_err(|_| bad(format!("missing tensor {name}")))?;
             let want = match dtype {
                 DType::F32 => Dtype::F32,
                 DType::I32 => Dtype::I32,
@@ -331,14 +420,27 @@ impl IntModel {
                 DType::U8 => Dtype::U8,
             };
             if v.dtype() != want {
-                return Err(bad(format!("tensor {name} is {:?}, expected {want:?}", v.dtype())));
+                return Err(bad(format!(
+                    "tensor {name} is {:?}, expected {want:?}",
+                    v.dtype()
+                )));
             }
             let n: usize = v.shape().iter().product();
             let d = v.data();
             match dtype {
-                DType::F32 => Tensor::from_slice(gpu, v.shape(), &le_words(d, n).map(f32::from_bits).collect::<Vec<_>>()),
-                DType::I32 => Tensor::from_slice(gpu, v.shape(), &le_words(d, n).map(|w| w as i32).collect::<Vec<_>>()),
-                DType::Bits => Tensor::from_slice(gpu, v.shape(), &le_words(d, n).collect::<Vec<_>>()),
+                DType::F32 => Tensor::from_slice(
+                    gpu,
+                    v.shape(),
+                    &le_words(d, n).map(f32::from_bits).collect::<Vec<_>>(),
+                ),
+                DType::I32 => Tensor::from_slice(
+                    gpu,
+                    v.shape(),
+                    &le_words(d, n).map(|w| w as i32).collect::<Vec<_>>(),
+                ),
+                DType::Bits => {
+                    Tensor::from_slice(gpu, v.shape(), &le_words(d, n).collect::<Vec<_>>())
+                }
                 DType::U8 => Tensor::from_slice(gpu, v.shape(), d),
             }
         };
@@ -346,7 +448,10 @@ impl IntModel {
         let lut = if cfg.first_layer == FirstLayer::Float {
             None
         } else {
-            Some(Lut { codes: tensor("lut.codes", DType::Bits)?, bits: lut_bits })
+            Some(Lut {
+                codes: tensor("lut.codes", DType::Bits)?,
+                bits: lut_bits,
+            })
         };
         let mut units = Vec::new();
         for (i, d) in descs.iter().enumerate() {
@@ -388,18 +493,39 @@ impl IntModel {
             if err.is_none() {
                 match tensor(&p.name, DType::F32) {
                     Ok(t) if t.shape() == p.value.shape() => p.value = t,
-                    Ok(t) => err = Some(bad(format!("{} has shape {:?}, expected {:?}", p.name, t.shape(), p.value.shape()))),
+                    Ok(t) => {
+                        err = Some(bad(format!(
+                            "{} has shape {:?}, expected {:?}",
+                            p.name,
+                            t.shape(),
+                            p.value.shape()
+                        )))
+                    }
                     Err(e) => err = Some(e),
                 }
             }
         });
         let float_first = if cfg.first_layer == FirstLayer::Float {
-            let mut first = FirstUnit::new(gpu, &cfg, cfg.width, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
+            let mut first = FirstUnit::new(
+                gpu,
+                &cfg,
+                cfg.width,
+                cfg.first_kernel(),
+                cfg.first_stride(),
+                &mut rng,
+            )?;
             first.visit(&mut |p| {
                 if err.is_none() {
                     match tensor(&p.name, DType::F32) {
                         Ok(t) if t.shape() == p.value.shape() => p.value = t,
-                        Ok(t) => err = Some(bad(format!("{} has shape {:?}, expected {:?}", p.name, t.shape(), p.value.shape()))),
+                        Ok(t) => {
+                            err = Some(bad(format!(
+                                "{} has shape {:?}, expected {:?}",
+                                p.name,
+                                t.shape(),
+                                p.value.shape()
+                            )))
+                        }
                         Err(e) => err = Some(e),
                     }
                 }
@@ -411,11 +537,18 @@ impl IntModel {
         if let Some(e) = err {
             return Err(e);
         }
-        Ok(IntModel { cfg, lut, float_first, units, head })
+        Ok(IntModel {
+            cfg,
+            lut,
+            float_first,
+            units,
+            head,
+        })
     }
 }
 
 fn le_words(d: &[u8], n: usize) -> impl Iterator<Item = u32> + '_ {
-    d.chunks_exact(4).take(n).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    d.chunks_exact(4)
+        .take(n)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
-

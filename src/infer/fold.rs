@@ -41,37 +41,65 @@ pub fn thresholds_from_codes(codes: &[u32], lo: i32, levels: usize) -> Result<(V
     if increasing {
         // t_j = smallest acc with code >= j (hi + 1: never reached).
         let t = (1..=levels as u32)
-            .map(|j| codes.iter().position(|&c| c >= j).map_or(hi + 1, |r| lo + r as i32))
+            .map(|j| {
+                codes
+                    .iter()
+                    .position(|&c| c >= j)
+                    .map_or(hi + 1, |r| lo + r as i32)
+            })
             .collect();
         Ok((t, 1))
     } else if decreasing {
         // u_j = largest acc with code >= j (lo - 1: never reached); ascending order u_n..u_1.
         let mut t: Vec<i32> = (1..=levels as u32)
-            .map(|j| codes.iter().rposition(|&c| c >= j).map_or(lo - 1, |r| lo + r as i32))
+            .map(|j| {
+                codes
+                    .iter()
+                    .rposition(|&c| c >= j)
+                    .map_or(lo - 1, |r| lo + r as i32)
+            })
             .collect();
         t.reverse();
         Ok((t, -1))
     } else {
-        Err(Error::Invalid("batch-norm + quantizer is not monotonic in the accumulator".into()))
+        Err(Error::Invalid(
+            "batch-norm + quantizer is not monotonic in the accumulator".into(),
+        ))
     }
 }
 
 /// Fold a unit's batch-norm and quantizer. `acc_max` bounds |acc|; `residual` is
 /// Some((cin, n_in)) for the second conv of a residual block (shortcut codes 0..=n_in on the
 /// first `cin` channels).
-pub fn fold_unit(gpu: &Gpu, bnl: &BatchNorm, spec: QuantSpec, acc_max: i32, residual: Option<(usize, u32)>) -> Result<Folded> {
+pub fn fold_unit(
+    gpu: &Gpu,
+    bnl: &BatchNorm,
+    spec: QuantSpec,
+    acc_max: i32,
+    residual: Option<(usize, u32)>,
+) -> Result<Folded> {
     let o = bnl.gamma.value.numel();
     let levels = spec.levels() as usize;
     let r = (2 * acc_max + 1) as usize;
     let lo = -acc_max;
-    let probe: Vec<f32> = (0..r).flat_map(|i| std::iter::repeat_n((lo + i as i32) as f32, o)).collect();
+    let probe: Vec<f32> = (0..r)
+        .flat_map(|i| std::iter::repeat_n((lo + i as i32) as f32, o))
+        .collect();
     let x = Tensor::from_slice(gpu, &[1, r, 1, o], &probe)?;
     let rows = residual.map_or(1, |(_, n_in)| n_in as usize + 1);
     let mut values = vec![0i32; o * rows * levels];
     let mut flags = vec![0i32; o * rows];
     for s in 0..rows {
         let mut rec = Recorder::new(gpu);
-        let y = bn::forward_infer(&mut rec, &x, &bnl.gamma.value, &bnl.beta.value, &bnl.mean.value, &bnl.var.value, BN_EPS)?;
+        let y = bn::forward_infer(
+            &mut rec,
+            &x,
+            &bnl.gamma.value,
+            &bnl.beta.value,
+            &bnl.mean.value,
+            &bnl.var.value,
+            BN_EPS,
+        )?;
         let y = match residual {
             Some((cin, _)) => {
                 let codes = Tensor::from_slice(gpu, &[1, r, 1, cin], &vec![s as f32; r * cin])?;
@@ -91,5 +119,11 @@ pub fn fold_unit(gpu: &Gpu, bnl: &BatchNorm, spec: QuantSpec, acc_max: i32, resi
             flags[row] = f;
         }
     }
-    Ok(Folded { o, rows, levels, values, flags })
+    Ok(Folded {
+        o,
+        rows,
+        levels,
+        values,
+        flags,
+    })
 }

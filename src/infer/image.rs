@@ -19,13 +19,24 @@ pub fn load_for_model(path: &Path, h: usize, w: usize, c: usize) -> Result<Vec<u
         return Err(Error::data(path, "empty image"));
     }
     let scale = (w as f64 / iw).max(h as f64 / ih);
-    let (rw, rh) = (((iw * scale).round() as u32).max(w as u32), ((ih * scale).round() as u32).max(h as u32));
-    let resized = if (rw, rh) == (img.width(), img.height()) { img } else { img.resize_exact(rw, rh, FilterType::Triangle) };
+    let (rw, rh) = (
+        ((iw * scale).round() as u32).max(w as u32),
+        ((ih * scale).round() as u32).max(h as u32),
+    );
+    let resized = if (rw, rh) == (img.width(), img.height()) {
+        img
+    } else {
+        img.resize_exact(rw, rh, FilterType::Triangle)
+    };
     let (x0, y0) = ((rw - w as u32) / 2, (rh - h as u32) / 2);
     let crop = resized.crop_imm(x0, y0, w as u32, h as u32);
     Ok(match c {
         1 => crop.to_luma8().into_raw(),
         3 => crop.to_rgb8().into_raw(),
-        _ => return Err(Error::Invalid(format!("models take 1 or 3 channels, not {c}"))),
+        _ => {
+            return Err(Error::Invalid(format!(
+                "models take 1 or 3 channels, not {c}"
+            )))
+        }
     })
 }

@@ -105,7 +105,7 @@ impl ModelConfig {
         let bad = |m: String| Err(crate::Error::Invalid(m));
         QuantSpec::new(self.act_bits, self.act_max).map_err(crate::Error::Invalid)?;
         QuantSpec::new(self.embed_bits, self.act_max).map_err(crate::Error::Invalid)?;
-        if self.arch == Arch::Resnet && (self.depth < 8 || (self.depth - 2) % 6 != 0) {
+        if self.arch == Arch::Resnet && (self.depth < 8 || !(self.depth - 2).is_multiple_of(6)) {
             return bad(format!(
                 "--depth for resnet must be 6n+2 (8, 14, 20, 32, 44, 56, ...), got {}",
                 self.depth

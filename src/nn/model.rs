@@ -13,8 +13,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub enum BodyLayer {
-    Block(BasicBlock),
-    Plain(ConvBnAct),
+    Block(Box<BasicBlock>),
+    Plain(Box<ConvBnAct>),
     Pool(MaxPool),
 }
 
@@ -33,7 +33,7 @@ fn plain(
     cfg: &ModelConfig,
     rng: &mut ChaCha8Rng,
 ) -> Result<BodyLayer> {
-    Ok(BodyLayer::Plain(ConvBnAct {
+    Ok(BodyLayer::Plain(Box::new(ConvBnAct {
         conv: ConvLayer::new(
             gpu,
             &format!("{name}.conv"),
@@ -43,52 +43,73 @@ fn plain(
         )?,
         bn: BatchNorm::new(gpu, &format!("{name}.bn"), o)?,
         act: QuantAct::new(cfg.act()),
-    }))
+    })))
 }
 
 impl Model {
     /// Build a freshly initialised model; the same seed gives the same weights.
     pub fn new(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Self> {
         cfg.validate()?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_a11_u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0fa1_u64);
         let w = cfg.width;
         let spec = cfg.act();
         let mut body = Vec::new();
         let (first, last_c) = match cfg.arch {
             Arch::Resnet => {
-                let first = FirstLayer::new(gpu, cfg, w, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
+                let first = FirstLayer::new(
+                    gpu,
+                    cfg,
+                    w,
+                    cfg.first_kernel(),
+                    cfg.first_stride(),
+                    &mut rng,
+                )?;
                 let n = (cfg.depth - 2) / 6;
                 let mut c = w;
                 for (stage, o) in [w, 2 * w, 4 * w].into_iter().enumerate() {
                     for b in 0..n {
                         let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                         let name = format!("stage{}.block{b}", stage + 1);
-                        body.push(BodyLayer::Block(BasicBlock::new(
+                        body.push(BodyLayer::Block(Box::new(BasicBlock::new(
                             gpu, &name, c, o, stride, spec, &mut rng,
-                        )?));
+                        )?)));
                         c = o;
                     }
                 }
                 (first, c)
             }
             Arch::Resnet18 => {
-                let first = FirstLayer::new(gpu, cfg, w, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
+                let first = FirstLayer::new(
+                    gpu,
+                    cfg,
+                    w,
+                    cfg.first_kernel(),
+                    cfg.first_stride(),
+                    &mut rng,
+                )?;
                 body.push(BodyLayer::Pool(MaxPool::default()));
                 let mut c = w;
                 for (stage, o) in [w, 2 * w, 4 * w, 8 * w].into_iter().enumerate() {
                     for b in 0..2 {
                         let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                         let name = format!("stage{}.block{b}", stage + 1);
-                        body.push(BodyLayer::Block(BasicBlock::new(
+                        body.push(BodyLayer::Block(Box::new(BasicBlock::new(
                             gpu, &name, c, o, stride, spec, &mut rng,
-                        )?));
+                        )?)));
                         c = o;
                     }
                 }
                 (first, c)
             }
             Arch::VggSmall => {
-                let first = FirstLayer::new(gpu, cfg, w, cfg.first_kernel(), cfg.first_stride(), &mut rng)?;
+                let first = FirstLayer::new(
+                    gpu,
+                    cfg,
+                    w,
+                    cfg.first_kernel(),
+                    cfg.first_stride(),
+                    &mut rng,
+                )?;
                 body.push(plain(gpu, "layer1", w, w, cfg, &mut rng)?);
                 body.push(BodyLayer::Pool(MaxPool::default()));
                 body.push(plain(gpu, "layer2", w, 2 * w, cfg, &mut rng)?);

@@ -21,7 +21,9 @@ struct Params {
 pub fn max2x2(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     let s = x.shape();
     if x.dtype() != DType::Bits || s.len() != 5 || s[1] < 2 || s[2] < 2 || s[3] == 0 || s[3] > 8 {
-        return Err(Error::shape(format!("packed max pool of {x:?}: expected Bits [N,H,W,k,Cw], H, W >= 2, k <= 8")));
+        return Err(Error::shape(format!(
+            "packed max pool of {x:?}: expected Bits [N,H,W,k,Cw], H, W >= 2, k <= 8"
+        )));
     }
     let (ho, wo) = (s[1] / 2, s[2] / 2);
     let y = Tensor::empty(rec.gpu(), DType::Bits, &[s[0], ho, wo, s[3], s[4]])?;

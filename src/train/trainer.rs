@@ -97,7 +97,8 @@ impl<'a> Trainer<'a> {
     ) -> Result<(f64, f64, f64, f64)> {
         let gpu = self.gpu;
         let epoch = self.progress.epoch;
-        let batcher = Batcher::train(train, self.cfg.batch, self.cfg.seed)?.augment(self.cfg.augment);
+        let batcher =
+            Batcher::train(train, self.cfg.batch, self.cfg.seed)?.augment(self.cfg.augment);
         let steps = self.steps_per_epoch(train.n);
         let log = Tensor::zeros(gpu, DType::Bits, &[steps.max(1), LOG_WORDS])?;
         let start = Instant::now();

@@ -159,4 +159,3 @@ pub fn quadrant_data(seed: u64, n: usize, h: usize, c: usize) -> pixembed::data:
         classes: (0..4).map(|q| format!("q{q}")).collect(),
     }
 }
-
