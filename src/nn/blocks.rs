@@ -40,7 +40,8 @@ impl BasicBlock {
                     ConvSpec::same(c, o, 3, stride),
                     true,
                     rng,
-                )?,
+                )?
+                .with_codes(spec.bits),
                 bn: BatchNorm::new(gpu, &format!("{name}.bn1"), o)?,
                 act: QuantAct::new(spec),
             },
@@ -50,7 +51,8 @@ impl BasicBlock {
                 ConvSpec::same(o, o, 3, 1),
                 true,
                 rng,
-            )?,
+            )?
+            .with_codes(spec.bits),
             bn2: BatchNorm::new(gpu, &format!("{name}.bn2"), o)?,
             act2: QuantAct::new(spec),
             stride,

@@ -11,7 +11,7 @@ use super::param::{kaiming_uniform, latent_uniform, Param, ParamKind};
 use crate::error::Result;
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
-use crate::ops::{binarize, conv};
+use crate::ops::{binarize, binconv, conv};
 use rand::Rng;
 
 /// Kernel size, stride, padding, channels.
@@ -65,6 +65,9 @@ pub struct ConvLayer {
     pub binary: bool,
     /// Whether backward computes the input gradient (false for a layer fed by data).
     pub needs_dx: bool,
+    /// For binary layers fed by integer codes below 2^bits: the forward pass may run the
+    /// packed popcount kernel (same exact sums, see ops::binconv).
+    pub in_bits: Option<u32>,
     saved: Option<Saved>,
 }
 
@@ -91,8 +94,15 @@ impl ConvLayer {
             w: Param::new(gpu, &format!("{name}.weight"), kind, &shape, &data)?,
             binary,
             needs_dx: true,
+            in_bits: None,
             saved: None,
         })
+    }
+
+    /// Mark the input as integer codes of `bits` bits (enables the packed forward path).
+    pub fn with_codes(mut self, bits: u32) -> Self {
+        self.in_bits = Some(bits);
+        self
     }
 
     /// The weights the convolution uses: sign(w) for binary layers, w for float ones.
@@ -108,7 +118,10 @@ impl ConvLayer {
         let geom = self.spec.geom(x.shape());
         geom.check()?;
         let w_eff = self.effective_weight(rec)?;
-        let y = conv::forward(rec, &geom, x, &w_eff)?;
+        let y = match (self.binary, self.in_bits) {
+            (true, Some(bits)) => binconv::forward(rec, &geom, bits, x, &w_eff)?,
+            _ => conv::forward(rec, &geom, x, &w_eff)?,
+        };
         self.saved = train.then(|| Saved {
             x: x.clone(),
             w_eff,

@@ -67,6 +67,13 @@ impl FirstLayer {
             rng,
         )?;
         conv.needs_dx = kind == Kind::Embed;
+        // Every encoding but float yields integer codes; their width bounds the packed path.
+        conv.in_bits = match kind {
+            Kind::Float => None,
+            Kind::Int8 | Kind::Bitplane => Some(8),
+            Kind::Naive | Kind::Embed => Some(cfg.embed_bits),
+            Kind::Thermometer => Some(1),
+        };
         let table = if kind == Kind::Embed {
             let tables = match cfg.embed_table {
                 TableKind::Shared => 1,

@@ -40,7 +40,8 @@ fn plain(
             ConvSpec::same(c, o, 3, 1),
             true,
             rng,
-        )?,
+        )?
+        .with_codes(cfg.act_bits),
         bn: BatchNorm::new(gpu, &format!("{name}.bn"), o)?,
         act: QuantAct::new(cfg.act()),
     })))

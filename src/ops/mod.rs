@@ -3,6 +3,7 @@
 
 pub mod bconv;
 pub mod binarize;
+pub mod binconv;
 pub mod bn;
 pub mod conv;
 pub mod elementwise;
