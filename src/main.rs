@@ -97,10 +97,10 @@ struct DataArgs {
     /// Dataset format
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     dataset: Format,
-    /// Use the first N training images
+    /// Use the first N training images (0: all)
     #[arg(long)]
     limit_train: Option<usize>,
-    /// Use the first N test images
+    /// Use the first N test images (0: all)
     #[arg(long)]
     limit_test: Option<usize>,
     /// Resize image-folder images to HxW (shorter side, then centre crop), e.g. 64x64
@@ -118,15 +118,29 @@ fn parse_hw(s: &str) -> std::result::Result<(u32, u32), String> {
     Ok((p(h)?, p(w)?))
 }
 
+/// Images the built-in default training run uses (unless --limit-train says otherwise), so
+/// that `pixembed train` with no arguments finishes in a few minutes on a software adapter.
+const DEFAULT_RUN_TRAIN_IMAGES: usize = 2000;
+
 impl DataArgs {
-    fn load(&self) -> Result<data::Splits> {
+    /// Load the data; `quick_default` applies the default run's image budget when no
+    /// dataset and no limit were given. A limit of 0 means all images.
+    fn load(&self, quick_default: bool) -> Result<data::Splits> {
         let (path, format) = match &self.data {
             Some(p) => (p.clone(), self.dataset),
             None => data::default_dataset()?,
         };
+        let mut limit_train = self.limit_train.filter(|&n| n > 0);
+        if quick_default && self.data.is_none() && self.limit_train.is_none() {
+            eprintln!(
+                "no --data given: training on the first {DEFAULT_RUN_TRAIN_IMAGES} images of {} (pass --limit-train 0 for all of them)",
+                path.display()
+            );
+            limit_train = Some(DEFAULT_RUN_TRAIN_IMAGES);
+        }
         let opts = data::LoadOptions {
-            limit_train: self.limit_train,
-            limit_test: self.limit_test,
+            limit_train,
+            limit_test: self.limit_test.filter(|&n| n > 0),
             resize: self.resize.map(|(h, w)| (w, h)),
             ..Default::default()
         };
@@ -295,7 +309,7 @@ struct EvalArgs {
 
 fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
-    let splits = a.data.load()?;
+    let splits = a.data.load(true)?;
     let (tr, te) = (&splits.train, &splits.test);
     let mut trainer = match &a.resume {
         Some(dir) => Trainer::resume(&gpu, dir)
@@ -403,7 +417,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
 
 fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
-    let splits = a.data.load()?;
+    let splits = a.data.load(false)?;
     let (top1, top5) = if a.integer {
         let mut m = IntModel::load(&gpu, &a.model)?;
         let p = pixembed::infer::engine::predict_dataset(&gpu, &mut m, &splits.test, a.batch)?;
