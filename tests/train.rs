@@ -74,7 +74,7 @@ fn every_first_layer_variant_learns() {
             .unwrap();
         let fell = t.history[3].train_loss < t.history[0].train_loss;
         // Chance is 0.25 on four balanced classes.
-        failed |= s.final_test_top1 < 0.4 || !fell;
+        failed |= s.final_test_top1 < 0.8 || !fell;
         report.push(format!(
             "{first:?}/{last:?}: test top-1 {:.3}, loss {:.3} -> {:.3}",
             s.final_test_top1, t.history[0].train_loss, t.history[3].train_loss
