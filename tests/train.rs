@@ -67,7 +67,10 @@ fn every_first_layer_variant_learns() {
         (FirstLayer::Thermometer, LastLayer::Float),
     ] {
         // No augmentation: a horizontal flip would swap the quadrant classes.
-        let cfg = TrainConfig { augment: false, ..train_cfg(4) };
+        let cfg = TrainConfig {
+            augment: false,
+            ..train_cfg(4)
+        };
         let mut t = Trainer::new(gpu, &model_cfg(first, last, 12, 3), &cfg).unwrap();
         let s = t
             .run(&train, &test, &RunOptions::default(), |_| {})
@@ -216,4 +219,103 @@ fn bad_checkpoints_are_refused() {
         .err()
         .expect("a foreign safetensors file loaded");
     assert!(err.to_string().contains("format"), "{err}");
+}
+
+/// The real-data root (the folder holding cifar10-jpeg/), when given.
+fn real_data(var: &str) -> Option<std::path::PathBuf> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() => Some(p.into()),
+        _ => {
+            eprintln!("not run: set {var} to run this test on the real dataset");
+            None
+        }
+    }
+}
+
+#[test]
+fn cifar10_folder_learns_within_a_short_epoch() {
+    let gpu = gpu_or_skip!();
+    let Some(root) = real_data("PIXEMBED_DATA") else {
+        return;
+    };
+    let opts = pixembed::data::LoadOptions {
+        limit_train: Some(2000),
+        limit_test: Some(500),
+        ..Default::default()
+    };
+    let splits = pixembed::data::load(
+        &root.join("cifar10-jpeg"),
+        pixembed::data::Format::Auto,
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(
+        (splits.train.h, splits.train.w, splits.train.c),
+        (32, 32, 3)
+    );
+    let cfg = ModelConfig {
+        input: [32, 32, 3],
+        classes: 10,
+        class_names: splits.train.classes.clone(),
+        width: 16,
+        ..model_cfg(FirstLayer::Embed, LastLayer::Binary, 32, 3)
+    };
+    let tc = TrainConfig {
+        batch: 50,
+        lr: 0.005,
+        augment: false,
+        ..train_cfg(1)
+    };
+    let mut t = Trainer::new(gpu, &cfg, &tc).unwrap();
+    let s = t
+        .run(&splits.train, &splits.test, &RunOptions::default(), |_| {})
+        .unwrap();
+    eprintln!(
+        "CIFAR-10 (2000 images, one epoch): test top-1 {:.3}",
+        s.final_test_top1
+    );
+    assert!(
+        s.final_test_top1 > 0.18,
+        "test top-1 {} is not well above chance (0.10)",
+        s.final_test_top1
+    );
+}
+
+#[test]
+fn fashion_mnist_learns_within_a_short_epoch() {
+    let gpu = gpu_or_skip!();
+    let Some(root) = real_data("PIXEMBED_FASHION_MNIST") else {
+        return;
+    };
+    let opts = pixembed::data::LoadOptions {
+        limit_train: Some(2000),
+        limit_test: Some(500),
+        ..Default::default()
+    };
+    let splits = pixembed::data::load(&root, pixembed::data::Format::Idx, &opts).unwrap();
+    let cfg = ModelConfig {
+        input: [28, 28, 1],
+        classes: 10,
+        class_names: splits.train.classes.clone(),
+        ..model_cfg(FirstLayer::Embed, LastLayer::Binary, 28, 1)
+    };
+    let tc = TrainConfig {
+        batch: 50,
+        lr: 0.005,
+        augment: false,
+        ..train_cfg(1)
+    };
+    let mut t = Trainer::new(gpu, &cfg, &tc).unwrap();
+    let s = t
+        .run(&splits.train, &splits.test, &RunOptions::default(), |_| {})
+        .unwrap();
+    eprintln!(
+        "Fashion-MNIST (2000 images, one epoch): test top-1 {:.3}",
+        s.final_test_top1
+    );
+    assert!(
+        s.final_test_top1 > 0.4,
+        "test top-1 {} is not well above chance (0.10)",
+        s.final_test_top1
+    );
 }
