@@ -319,3 +319,31 @@ fn fashion_mnist_learns_within_a_short_epoch() {
         s.final_test_top1
     );
 }
+
+#[test]
+fn forward_and_backward_are_bit_identical_across_runs() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(21, 16, 12, 3);
+    let run = || {
+        let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 12, 3);
+        let mut m = pixembed::nn::Model::new(gpu, &cfg, 5).unwrap();
+        let px = pixembed::gpu::Tensor::from_slice(gpu, &[16, 12, 12, 3], &data.images).unwrap();
+        let labels: Vec<i32> = data.labels.iter().map(|&l| l as i32).collect();
+        let lt = pixembed::gpu::Tensor::from_slice(gpu, &[16], &labels).unwrap();
+        let mut rec = pixembed::gpu::Recorder::new(gpu);
+        let logits = m.forward(&mut rec, &px, true).unwrap();
+        let out = pixembed::ops::loss::softmax_xent(&mut rec, &logits, &lt).unwrap();
+        m.backward(&mut rec, &out.dlogits).unwrap();
+        rec.submit();
+        let mut all = vec![out.loss.to_vec::<f32>(gpu).unwrap()[0].to_bits()];
+        m.visit(&mut |p| {
+            if let Some(g) = &p.grad {
+                all.extend(g.to_vec::<f32>(gpu).unwrap().iter().map(|v| v.to_bits()));
+            }
+        });
+        all
+    };
+    let (a, b) = (run(), run());
+    assert!(a.len() > 1000, "gradients missing");
+    common::assert_exact("loss and every gradient, two runs", &a, &b);
+}
