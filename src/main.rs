@@ -299,6 +299,10 @@ struct EvalArgs {
     /// Evaluate an exported integer model with the integer engine
     #[arg(long)]
     integer: bool,
+    /// With --integer: also run this checkpoint's training graph and report how many
+    /// predictions agree
+    #[arg(long, requires = "integer")]
+    against: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
     #[arg(long, default_value_t = 256)]
@@ -418,9 +422,19 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
 fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
     let splits = a.data.load(false)?;
+    let mut agreement = None;
     let (top1, top5) = if a.integer {
         let mut m = IntModel::load(&gpu, &a.model)?;
         let p = pixembed::infer::engine::predict_dataset(&gpu, &mut m, &splits.test, a.batch)?;
+        if let Some(ckpt) = &a.against {
+            let loaded = checkpoint::load(ckpt)?;
+            let mut model = Model::new(&gpu, &loaded.model, 0)?;
+            loaded.restore(&gpu, &mut model)?;
+            let graph = pixembed::train::predict(&gpu, &mut model, &splits.test, a.batch)?;
+            let same = graph.iter().zip(&p.classes).filter(|(a, b)| a == b).count();
+            let (gt1, _) = pixembed::train::evaluate(&gpu, &mut model, &splits.test, a.batch)?;
+            agreement = Some((same, graph.len(), gt1));
+        }
         (p.top1, p.top5)
     } else {
         let loaded = checkpoint::load(&a.model)?;

@@ -8,4 +8,4 @@ pub mod plot;
 pub mod trainer;
 
 pub use config::{OptimizerKind, Schedule, TrainConfig};
-pub use trainer::{evaluate, RunOptions, Summary, Trainer};
+pub use trainer::{evaluate, predict, RunOptions, Summary, Trainer};

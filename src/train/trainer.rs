@@ -300,3 +300,22 @@ fn check_finite(words: &[u32], epoch: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// The training graph's predicted class per image (evaluation mode; ties: lowest index).
+pub fn predict(gpu: &Gpu, model: &mut Model, data: &Dataset, batch: usize) -> Result<Vec<u32>> {
+    check_data(&model.cfg, data)?;
+    let k = model.cfg.classes;
+    let mut out = Vec::with_capacity(data.n);
+    for b in Batcher::eval(data, batch)?.epoch(0) {
+        let pixels = Tensor::from_slice(gpu, &[b.len, data.h, data.w, data.c], &b.images)?;
+        let mut rec = Recorder::new(gpu);
+        let logits = model.forward(&mut rec, &pixels, false)?;
+        rec.submit();
+        let l = logits.to_vec::<f32>(gpu)?;
+        for i in 0..b.len {
+            let row = &l[i * k..(i + 1) * k];
+            out.push((0..k).fold(0, |best, j| if row[j] > row[best] { j } else { best }) as u32);
+        }
+    }
+    Ok(out)
+}
