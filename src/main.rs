@@ -442,6 +442,18 @@ fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
         loaded.restore(&gpu, &mut model)?;
         pixembed::train::evaluate(&gpu, &mut model, &splits.test, a.batch)?
     };
+    if let Some((same, n, graph_top1)) = agreement {
+        if a.json {
+            let v = serde_json::json!({ "agree": same, "n": n, "graph_top1": graph_top1, "integer_top1": top1 });
+            println!("{v}");
+        } else {
+            println!(
+                "integer engine vs training graph: {same} of {n} predictions agree; top-1 {:.2}% vs {:.2}%",
+                100.0 * top1,
+                100.0 * graph_top1
+            );
+        }
+    }
     if a.json {
         println!(
             "{}",
