@@ -259,7 +259,7 @@ enum BenchCommand {
         /// Training batch
         #[arg(long, default_value_t = 128)]
         train_batch: usize,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 3)]
         reps: usize,
         #[arg(long)]
         json: bool,

@@ -139,7 +139,8 @@ pub fn train_step(
     let labels_host: Vec<i32> = (0..batch).map(|i| (i % cfg.classes) as i32).collect();
     let labels = Tensor::from_slice(gpu, &[batch], &labels_host)?;
     let mut step = 0u64;
-    let timing = time_op(gpu, 2, reps, |rec| {
+    // One warm-up step (pipeline creation, optimizer state), then `reps` timed steps.
+    let timing = time_op(gpu, 1, reps, |rec| {
         let logits = model.forward(rec, &pixels, true)?;
         let out = loss::softmax_xent(rec, &logits, &labels)?;
         model.backward(rec, &out.dlogits)?;
