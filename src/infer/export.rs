@@ -489,7 +489,8 @@ impl IntModel {
         let last_c = units.last().map_or(cfg.width, |u| u.o);
         let mut head = Head::new(gpu, cfg.last_layer, last_c, cfg.classes, &mut rng)?;
         let mut err = None;
-        head.visit(&mut |p| {
+        // Replace each parameter of `visit` with the stored tensor of the same name and shape.
+        let mut restore = |p: &mut Param| {
             if err.is_none() {
                 match tensor(&p.name, DType::F32) {
                     Ok(t) if t.shape() == p.value.shape() => p.value = t,
@@ -504,7 +505,8 @@ impl IntModel {
                     Err(e) => err = Some(e),
                 }
             }
-        });
+        };
+        head.visit(&mut restore);
         let float_first = if cfg.first_layer == FirstLayer::Float {
             let mut first = FirstUnit::new(
                 gpu,
@@ -514,22 +516,7 @@ impl IntModel {
                 cfg.first_stride(),
                 &mut rng,
             )?;
-            first.visit(&mut |p| {
-                if err.is_none() {
-                    match tensor(&p.name, DType::F32) {
-                        Ok(t) if t.shape() == p.value.shape() => p.value = t,
-                        Ok(t) => {
-                            err = Some(bad(format!(
-                                "{} has shape {:?}, expected {:?}",
-                                p.name,
-                                t.shape(),
-                                p.value.shape()
-                            )))
-                        }
-                        Err(e) => err = Some(e),
-                    }
-                }
-            });
+            first.visit(&mut restore);
             Some(first)
         } else {
             None
