@@ -7,43 +7,15 @@ mod common;
 use pixembed::data::Dataset;
 use pixembed::gpu::{Gpu, Recorder, Tensor};
 use pixembed::infer::{engine, fold_model, IntModel};
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
-use pixembed::train::{OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
+use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig};
+use pixembed::train::{RunOptions, TrainConfig, Trainer};
 
 fn cfg(arch: Arch, first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
-    ModelConfig {
-        arch,
-        depth: 8,
-        width: 8,
-        act_bits: 2,
-        act_max: 2.0,
-        first_layer: first,
-        embed_dim: 4,
-        embed_bits: 2,
-        embed_table: TableKind::PerChannel,
-        last_layer: last,
-        input: [h, h, c],
-        classes: 4,
-        class_names: (0..4).map(|q| format!("q{q}")).collect(),
-    }
+    common::small_model(arch, first, last, h, c)
 }
 
 fn train_cfg() -> TrainConfig {
-    TrainConfig {
-        epochs: 1,
-        batch: 32,
-        lr: 0.01,
-        optimizer: OptimizerKind::Adam,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        schedule: Schedule::Cosine,
-        warmup_epochs: 0.0,
-        seed: 3,
-        augment: false,
-        limit_train: None,
-        limit_test: None,
-        log_every: 8,
-    }
+    common::small_training(1, 3, false)
 }
 
 /// argmax of the training graph (evaluation mode) per image; ties: lowest index.

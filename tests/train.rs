@@ -4,44 +4,16 @@
 
 mod common;
 
-use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
-use pixembed::train::{checkpoint, OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
+use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig};
+use pixembed::train::{checkpoint, RunOptions, TrainConfig, Trainer};
 use pixembed::Error;
 
 fn model_cfg(first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
-    ModelConfig {
-        arch: Arch::Resnet,
-        depth: 8,
-        width: 8,
-        act_bits: 2,
-        act_max: 2.0,
-        first_layer: first,
-        embed_dim: 4,
-        embed_bits: 2,
-        embed_table: TableKind::PerChannel,
-        last_layer: last,
-        input: [h, h, c],
-        classes: 4,
-        class_names: (0..4).map(|q| format!("q{q}")).collect(),
-    }
+    common::small_model(Arch::Resnet, first, last, h, c)
 }
 
 fn train_cfg(epochs: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch: 32,
-        lr: 0.01,
-        optimizer: OptimizerKind::Adam,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        schedule: Schedule::Cosine,
-        warmup_epochs: 0.0,
-        seed: 7,
-        augment: true,
-        limit_train: None,
-        limit_test: None,
-        log_every: 4,
-    }
+    common::small_training(epochs, 7, true)
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {

@@ -159,3 +159,47 @@ pub fn quadrant_data(seed: u64, n: usize, h: usize, c: usize) -> pixembed::data:
         classes: (0..4).map(|q| format!("q{q}")).collect(),
     }
 }
+
+/// A small ResNet for the four-quadrant data: depth 8, width 8, 2-bit activations.
+pub fn small_model(
+    arch: pixembed::nn::Arch,
+    first: pixembed::nn::FirstLayer,
+    last: pixembed::nn::LastLayer,
+    h: usize,
+    c: usize,
+) -> pixembed::nn::ModelConfig {
+    pixembed::nn::ModelConfig {
+        arch,
+        depth: 8,
+        width: 8,
+        act_bits: 2,
+        act_max: 2.0,
+        first_layer: first,
+        embed_dim: 4,
+        embed_bits: 2,
+        embed_table: pixembed::nn::TableKind::PerChannel,
+        last_layer: last,
+        input: [h, h, c],
+        classes: 4,
+        class_names: (0..4).map(|q| format!("q{q}")).collect(),
+    }
+}
+
+/// Adam, batch 32, cosine schedule: the training settings of the small tests.
+pub fn small_training(epochs: usize, seed: u64, augment: bool) -> pixembed::train::TrainConfig {
+    pixembed::train::TrainConfig {
+        epochs,
+        batch: 32,
+        lr: 0.01,
+        optimizer: pixembed::train::OptimizerKind::Adam,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        schedule: pixembed::train::Schedule::Cosine,
+        warmup_epochs: 0.0,
+        seed,
+        augment,
+        limit_train: None,
+        limit_test: None,
+        log_every: 4,
+    }
+}
