@@ -175,6 +175,49 @@ fn forward_large_channel_counts_split_into_chunks() {
     }
 }
 
+/// Shapes whose input (or, for the input gradient, dy) is at least 64 KiB, so the tiled
+/// plan reads it through uniform windows: stride 1 and 2, a partial output group, odd
+/// width, no padding, 3 input channels, and more channels than one weight table holds.
+fn windowed_shapes() -> Vec<ConvGeom> {
+    vec![
+        geom([2, 16, 16, 64], 64, 3, 1, 1),
+        geom([2, 16, 16, 64], 24, 3, 2, 1),
+        geom([6, 32, 32, 3], 16, 3, 1, 1),
+        geom([1, 10, 33, 64], 20, 3, 1, 0),
+        geom([1, 8, 16, 130], 20, 3, 1, 1),
+    ]
+}
+
+#[test]
+fn windowed_shapes_match_reference() {
+    let gpu = gpu_or_skip!();
+    for (i, g) in windowed_shapes().iter().enumerate() {
+        let (x, w, dy) = inputs(g, 400 + 10 * i as u64);
+        let want = r::conv_forward(g, &x, &w);
+        let got = gpu_forward(gpu, g, &x, &w, ForwardPlan::Tiled);
+        let terms = g.kh * g.kw * g.c;
+        common::assert_close(&format!("forward {g:?}"), &got, &want, tol(terms), 1e-5);
+        // Codes 0..3 times +-1 weights: exact integer sums.
+        let xi: Vec<f32> = x.iter().map(|v| ((v + 1.0) * 2.0).floor()).collect();
+        let wi: Vec<f32> = w.iter().map(|v| v.signum()).collect();
+        let want = r::conv_forward(g, &xi, &wi);
+        let got = gpu_forward(gpu, g, &xi, &wi, ForwardPlan::Tiled);
+        common::assert_exact(&format!("integer forward {g:?}"), &got, &want);
+        if g.stride == 1 {
+            let want = r::conv_backward_data(g, &dy, &w);
+            let got = gpu_backward_data(gpu, g, &dy, &w, DataGradPlan::Tiled);
+            let terms = g.kh * g.kw * g.o;
+            common::assert_close(
+                &format!("backward_data {g:?}"),
+                &got,
+                &want,
+                tol(terms),
+                1e-5,
+            );
+        }
+    }
+}
+
 #[test]
 fn backward_data_matches_reference_every_plan() {
     let gpu = gpu_or_skip!();
