@@ -23,6 +23,7 @@ mod backward_weight;
 mod forward;
 mod pack;
 mod tiled;
+mod wgrad_window;
 mod window;
 
 pub use backward_data::{backward_data, backward_data_with, DataGradPlan};

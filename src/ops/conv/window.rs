@@ -18,8 +18,8 @@ const SUBS: usize = 2;
 const WORKGROUP: u32 = 8;
 /// Bytes of one input window (the shader declares `array<vec4<f32>, 4096>`) and the
 /// alignment of its offset (the largest WebGPU allows).
-const WINDOW: u64 = 65536;
-const ALIGN: u64 = 256;
+pub(super) const WINDOW: u64 = 65536;
+pub(super) const ALIGN: u64 = 256;
 
 /// Whether the windowed kernel handles this shape: kernels up to 3 wide at stride 1 or 2
 /// (the shader's segment), an input of whole windows, and one output row's input rows
@@ -61,16 +61,16 @@ struct WindowParams {
 
 /// Output rows [row0, row0 + rows) (flattened n*Ho + oy) and the byte offset of the window
 /// that holds every input row they read.
-struct Span {
-    row0: usize,
-    rows: usize,
-    offset: u64,
+pub(super) struct Span {
+    pub row0: usize,
+    pub rows: usize,
+    pub offset: u64,
 }
 
 /// Split the output rows into spans whose input rows fit one window each. Input rows are
 /// clamped into the image as the shader clamps them, so the first and last rows an output
-/// row touches only grow with the output row.
-fn spans(tc: &TiledConv) -> Vec<Span> {
+/// row touches only grow with the output row. A span has at most `max_rows` rows.
+pub(super) fn spans(tc: &TiledConv, max_rows: usize) -> Vec<Span> {
     let row_bytes = (tc.w * tc.cin * 4) as u64;
     let last_start = (tc.n * tc.h * tc.w * tc.cin * 4) as u64 - WINDOW;
     let input_row = |r: usize, ky: usize| -> u64 {
@@ -87,7 +87,7 @@ fn spans(tc: &TiledConv) -> Vec<Span> {
     while row0 < total_rows {
         let offset = (first(row0) / ALIGN * ALIGN).min(last_start);
         let mut rows = 1;
-        while row0 + rows < total_rows && end(row0 + rows) <= offset + WINDOW {
+        while row0 + rows < total_rows && rows < max_rows && end(row0 + rows) <= offset + WINDOW {
             rows += 1;
         }
         out.push(Span { row0, rows, offset });
@@ -118,7 +118,7 @@ pub(super) fn run(
     };
     let constants = [("KH", tc.kh as f64)];
     let kernel = Kernel::new("conv_window", entry).with(&constants);
-    let spans = spans(tc);
+    let spans = spans(tc, usize::MAX);
     for o0 in (0..tc.cout).step_by(GROUP) {
         for c0 in (0..tc.cin).step_by(chunk) {
             let cn = chunk.min(tc.cin - c0);
