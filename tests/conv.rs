@@ -372,8 +372,13 @@ fn bad_shapes_are_errors() {
     assert!(!ForwardPlan::Tiled.supports(&wide));
     assert!(conv::forward_with(&mut rec, &wide, &xw, &ww, ForwardPlan::Tiled).is_err());
     assert!(conv::forward(&mut rec, &wide, &xw, &ww).is_ok());
-    let g2 = geom([1, 5, 5, 3], 4, 3, 2, 1);
-    let dy2 = Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.output_shape()).unwrap();
-    assert!(conv::backward_data_with(&mut rec, &g2, &dy2, &w, DataGradPlan::Tiled).is_err());
+    // A 15-wide kernel does not fit the tiled kernel's row segment.
+    let g2 = geom([1, 15, 15, 3], 4, 15, 1, 7);
+    let (dy2, w2) = (
+        Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.output_shape()).unwrap(),
+        Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.weight_shape()).unwrap(),
+    );
+    assert!(!DataGradPlan::Tiled.supports(&g2));
+    assert!(conv::backward_data_with(&mut rec, &g2, &dy2, &w2, DataGradPlan::Tiled).is_err());
     assert!(conv::backward_weight_with(&mut rec, &g, &x, &dy, WeightGradPlan::Chunked).is_err());
 }
