@@ -9,8 +9,9 @@
 // uniform window starting at float xoff of x; the host picks the windows.
 //
 // One invocation computes TW neighbouring output pixels of one row times 4*OQ output
-// channels (part `sub` of a 16-channel group whose weights sit in a uniform table packed by
-// conv_pack.wgsl: wg[((ky*KW + kx)*cn + (c - c0))*4 + q] = w[o0+4q .. o0+4q+3, ky, kx, c]).
+// channels (part `sub` of a group of 4*OQ*subs channels whose weights sit in a uniform table
+// packed by conv_pack.wgsl:
+//   wg[((ky*KW + kx)*cn + (c - c0))*OQ*subs + q] = w[o0+4q .. o0+4q+3, ky, kx, c]).
 // The loop over input channels carries the accumulators; every tap is unrolled inside it,
 // so each carried value is updated KH*KW times per iteration, and each input value read
 // serves every tap that uses it and 4*OQ output channels.
@@ -20,10 +21,9 @@
 
 override KH: u32 = 3u;
 
-// Output pixels per invocation, vec4s of output channels per invocation, parts per group.
+// Output pixels per invocation, vec4s of output channels per invocation.
 const TW: u32 = 8u;
 const OQ: u32 = 2u;
-const SUBS: u32 = 2u;
 
 struct Params {
     n: u32,
@@ -40,7 +40,7 @@ struct Params {
     o0: u32,
     // Tiles per output row (ceil(wo / TW)).
     tiles_x: u32,
-    // Output rows of this dispatch: row0 .. row0 + rows - 1; invocations rows*tiles_x*SUBS.
+    // Output rows of this dispatch: row0 .. row0 + rows - 1; invocations rows*tiles_x*subs.
     row0: u32,
     rows: u32,
     total: u32,
@@ -51,7 +51,8 @@ struct Params {
     cn: u32,
     // Float index in x of the window's first entry.
     xoff: u32,
-    _pad0: u32,
+    // Parts of 4*OQ channels per group (the group has 4*OQ*subs channels).
+    subs: u32,
     _pad1: u32,
 }
 
@@ -96,9 +97,9 @@ fn forward_s1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let t_raw = linear_index(wid, nwg, lid, 8u);
     let live = t_raw < p.total;
     let t = min(t_raw, p.total - 1u);
-    let sub = t % SUBS;
-    let tx = (t / SUBS) % p.tiles_x;
-    let r = p.row0 + t / (SUBS * p.tiles_x);
+    let sub = t % p.subs;
+    let tx = (t / p.subs) % p.tiles_x;
+    let r = p.row0 + t / (p.subs * p.tiles_x);
     let oy = r % p.ho;
     let n = r / p.ho;
     let ox0 = tx * TW;
@@ -139,14 +140,15 @@ fn forward_s1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
             let x7 = x_at(row, row_in, col0 + 7, c);
             let x8 = x_at(row, row_in, col0 + 8, c);
             let x9 = x_at(row, row_in, col0 + 9, c);
-            // tap (ky, kx): table entry ((ky*3 + kx)*cn + ci)*4 + q0 + q
-            let wb = (ky * 3u * p.cn + ci) * 4u + q0;
+            // tap (ky, kx): table entry ((ky*3 + kx)*cn + ci)*og4 + q0 + q, og4 = OQ*subs
+            let og4 = OQ * p.subs;
+            let wb = (ky * 3u * p.cn + ci) * og4 + q0;
             let w0_0 = wg[wb + 0u];
             let w0_1 = wg[wb + 1u];
-            let w1_0 = wg[wb + 1u * 4u * p.cn + 0u];
-            let w1_1 = wg[wb + 1u * 4u * p.cn + 1u];
-            let w2_0 = wg[wb + 2u * 4u * p.cn + 0u];
-            let w2_1 = wg[wb + 2u * 4u * p.cn + 1u];
+            let w1_0 = wg[wb + 1u * og4 * p.cn + 0u];
+            let w1_1 = wg[wb + 1u * og4 * p.cn + 1u];
+            let w2_0 = wg[wb + 2u * og4 * p.cn + 0u];
+            let w2_1 = wg[wb + 2u * og4 * p.cn + 1u];
             // a{i}_{q} += w[o.., ky, kx, c] * x[n, iy, (ox0+i)*1+kx-pad_x, c]
             a0_0 += w0_0 * x0;
             a0_1 += w0_1 * x0;
@@ -215,9 +217,9 @@ fn forward_s2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let t_raw = linear_index(wid, nwg, lid, 8u);
     let live = t_raw < p.total;
     let t = min(t_raw, p.total - 1u);
-    let sub = t % SUBS;
-    let tx = (t / SUBS) % p.tiles_x;
-    let r = p.row0 + t / (SUBS * p.tiles_x);
+    let sub = t % p.subs;
+    let tx = (t / p.subs) % p.tiles_x;
+    let r = p.row0 + t / (p.subs * p.tiles_x);
     let oy = r % p.ho;
     let n = r / p.ho;
     let ox0 = tx * TW;
@@ -265,14 +267,15 @@ fn forward_s2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
             let x14 = x_at(row, row_in, col0 + 14, c);
             let x15 = x_at(row, row_in, col0 + 15, c);
             let x16 = x_at(row, row_in, col0 + 16, c);
-            // tap (ky, kx): table entry ((ky*3 + kx)*cn + ci)*4 + q0 + q
-            let wb = (ky * 3u * p.cn + ci) * 4u + q0;
+            // tap (ky, kx): table entry ((ky*3 + kx)*cn + ci)*og4 + q0 + q, og4 = OQ*subs
+            let og4 = OQ * p.subs;
+            let wb = (ky * 3u * p.cn + ci) * og4 + q0;
             let w0_0 = wg[wb + 0u];
             let w0_1 = wg[wb + 1u];
-            let w1_0 = wg[wb + 1u * 4u * p.cn + 0u];
-            let w1_1 = wg[wb + 1u * 4u * p.cn + 1u];
-            let w2_0 = wg[wb + 2u * 4u * p.cn + 0u];
-            let w2_1 = wg[wb + 2u * 4u * p.cn + 1u];
+            let w1_0 = wg[wb + 1u * og4 * p.cn + 0u];
+            let w1_1 = wg[wb + 1u * og4 * p.cn + 1u];
+            let w2_0 = wg[wb + 2u * og4 * p.cn + 0u];
+            let w2_1 = wg[wb + 2u * og4 * p.cn + 1u];
             // a{i}_{q} += w[o.., ky, kx, c] * x[n, iy, (ox0+i)*2+kx-pad_x, c]
             a0_0 += w0_0 * x0;
             a0_1 += w0_1 * x0;

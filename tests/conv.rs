@@ -177,7 +177,8 @@ fn forward_large_channel_counts_split_into_chunks() {
 
 /// Shapes whose input (or, for the input gradient, dy) is at least 64 KiB, so the tiled
 /// plan reads it through uniform windows: stride 1 and 2, a partial output group, odd
-/// width, no padding, 3 input channels, and more channels than one weight table holds.
+/// width, no padding, 3 input channels, and more input channels than one weight table
+/// holds for 8 output channels.
 fn windowed_shapes() -> Vec<ConvGeom> {
     vec![
         geom([2, 16, 16, 64], 64, 3, 1, 1),
@@ -185,6 +186,7 @@ fn windowed_shapes() -> Vec<ConvGeom> {
         geom([6, 32, 32, 3], 16, 3, 1, 1),
         geom([1, 10, 33, 64], 20, 3, 1, 0),
         geom([1, 8, 16, 130], 20, 3, 1, 1),
+        geom([1, 8, 16, 260], 20, 3, 1, 1),
         geom([4, 16, 16, 32], 64, 3, 2, 1),
     ]
 }

@@ -10,11 +10,11 @@ use crate::error::Result;
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
 
-/// Output pixels per invocation (TW in the shader), channels per weight table and parts
-/// per table (SUBS).
+/// Output pixels per invocation (TW in the shader), output channels per invocation
+/// (4 * OQ), and channels per weight table where the input channels need chunks.
 const TILE_W: usize = 8;
+const PART: usize = 8;
 const GROUP: usize = 16;
-const SUBS: usize = 2;
 const WORKGROUP: u32 = 8;
 /// Bytes of one input window (the shader declares `array<vec4<f32>, 4096>`) and the
 /// alignment of its offset (the largest WebGPU allows).
@@ -56,7 +56,8 @@ struct WindowParams {
     c0: u32,
     cn: u32,
     xoff: u32,
-    _pad: [u32; 2],
+    subs: u32,
+    _pad: u32,
 }
 
 /// Output rows [row0, row0 + rows) (flattened n*Ho + oy) and the byte offset of the window
@@ -108,9 +109,18 @@ pub(super) fn run(
 ) -> Result<Tensor> {
     let y = Tensor::empty(rec.gpu(), DType::F32, &[tc.n, tc.ho, tc.wo, tc.cout])?;
     let tiles_x = tc.wo.div_ceil(TILE_W);
-    let fit = TABLE_FLOATS / (tc.kh * tc.kw * GROUP);
-    let chunks = tc.cin.div_ceil(fit);
-    let chunk = tc.cin.div_ceil(chunks);
+    // Channels per group: as many as one table holds with every input channel (fewer,
+    // wider dispatches), split evenly; else groups of GROUP with input-channel chunks.
+    let taps = tc.kh * tc.kw;
+    let whole = TABLE_FLOATS / (taps * tc.cin) / PART * PART;
+    let (group, chunk) = if whole >= PART {
+        let groups = tc.cout.div_ceil(whole);
+        (tc.cout.div_ceil(groups).next_multiple_of(PART), tc.cin)
+    } else {
+        let chunks = tc.cin.div_ceil(TABLE_FLOATS / (taps * GROUP));
+        (GROUP, tc.cin.div_ceil(chunks))
+    };
+    let subs = group / PART;
     let entry = if tc.stride == 1 {
         "forward_s1"
     } else {
@@ -119,12 +129,12 @@ pub(super) fn run(
     let constants = [("KH", tc.kh as f64)];
     let kernel = Kernel::new("conv_window", entry).with(&constants);
     let spans = spans(tc, usize::MAX);
-    for o0 in (0..tc.cout).step_by(GROUP) {
+    for o0 in (0..tc.cout).step_by(group) {
         for c0 in (0..tc.cin).step_by(chunk) {
             let cn = chunk.min(tc.cin - c0);
-            let table = pack_group(rec, geom, w, view, o0, GROUP, c0, cn)?;
+            let table = pack_group(rec, geom, w, view, o0, group, c0, cn)?;
             for s in &spans {
-                let total = s.rows * tiles_x * SUBS;
+                let total = s.rows * tiles_x * subs;
                 let p = WindowParams {
                     n: tc.n as u32,
                     h: tc.h as u32,
@@ -144,7 +154,8 @@ pub(super) fn run(
                     c0: c0 as u32,
                     cn: cn as u32,
                     xoff: (s.offset / 4) as u32,
-                    _pad: [0; 2],
+                    subs: subs as u32,
+                    _pad: 0,
                 };
                 rec.dispatch(
                     &kernel,
