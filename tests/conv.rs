@@ -176,12 +176,14 @@ fn forward_large_channel_counts_split_into_chunks() {
 }
 
 /// Shapes whose input (or, for the input gradient, dy) is at least 64 KiB, so the tiled
-/// plan reads it through uniform windows: stride 1 and 2, a partial output group, odd
+/// plan reads it through uniform windows: stride 1 and 2, rows wide enough for two-row
+/// dispatches, a partial output group, odd
 /// width, no padding, 3 input channels, and more input channels than one weight table
 /// holds for 8 output channels.
 fn windowed_shapes() -> Vec<ConvGeom> {
     vec![
         geom([2, 16, 16, 64], 64, 3, 1, 1),
+        geom([1, 8, 32, 64], 64, 3, 1, 1),
         geom([2, 16, 16, 64], 24, 3, 2, 1),
         geom([6, 32, 32, 3], 16, 3, 1, 1),
         geom([1, 10, 33, 64], 20, 3, 1, 0),

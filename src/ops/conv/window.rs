@@ -128,7 +128,11 @@ pub(super) fn run(
     };
     let constants = [("KH", tc.kh as f64)];
     let kernel = Kernel::new("conv_window", entry).with(&constants);
-    let spans = spans(tc, usize::MAX);
+    // Two output rows per dispatch where they give at least 12 invocations: measured 1.5-2x
+    // faster than filling the window on [64,32,32,64] (but slower on narrow rows, which
+    // fill their windows).
+    let max_rows = if tiles_x * subs >= 12 { 2 } else { usize::MAX };
+    let spans = spans(tc, max_rows);
     for o0 in (0..tc.cout).step_by(group) {
         for c0 in (0..tc.cin).step_by(chunk) {
             let cn = chunk.min(tc.cin - c0);
