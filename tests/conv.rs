@@ -175,6 +175,54 @@ fn forward_large_channel_counts_split_into_chunks() {
     }
 }
 
+/// Shapes whose input (or, for the input gradient, dy) is at least 64 KiB, so the tiled
+/// plan reads it through uniform windows: stride 1 and 2, rows wide enough for two-row
+/// dispatches, a partial output group, odd
+/// width, no padding, 3 input channels, and more input channels than one weight table
+/// holds for 8 output channels.
+fn windowed_shapes() -> Vec<ConvGeom> {
+    vec![
+        geom([2, 16, 16, 64], 64, 3, 1, 1),
+        geom([1, 8, 32, 64], 64, 3, 1, 1),
+        geom([2, 16, 16, 64], 24, 3, 2, 1),
+        geom([6, 32, 32, 3], 16, 3, 1, 1),
+        geom([1, 10, 33, 64], 20, 3, 1, 0),
+        geom([1, 8, 16, 130], 20, 3, 1, 1),
+        geom([1, 8, 16, 260], 20, 3, 1, 1),
+        geom([4, 16, 16, 32], 64, 3, 2, 1),
+    ]
+}
+
+#[test]
+fn windowed_shapes_match_reference() {
+    let gpu = gpu_or_skip!();
+    for (i, g) in windowed_shapes().iter().enumerate() {
+        let (x, w, dy) = inputs(g, 400 + 10 * i as u64);
+        let want = r::conv_forward(g, &x, &w);
+        let got = gpu_forward(gpu, g, &x, &w, ForwardPlan::Tiled);
+        let terms = g.kh * g.kw * g.c;
+        common::assert_close(&format!("forward {g:?}"), &got, &want, tol(terms), 1e-5);
+        // Codes 0..3 times +-1 weights: exact integer sums.
+        let xi: Vec<f32> = x.iter().map(|v| ((v + 1.0) * 2.0).floor()).collect();
+        let wi: Vec<f32> = w.iter().map(|v| v.signum()).collect();
+        let want = r::conv_forward(g, &xi, &wi);
+        let got = gpu_forward(gpu, g, &xi, &wi, ForwardPlan::Tiled);
+        common::assert_exact(&format!("integer forward {g:?}"), &got, &want);
+        if g.stride == 1 {
+            let want = r::conv_backward_data(g, &dy, &w);
+            let got = gpu_backward_data(gpu, g, &dy, &w, DataGradPlan::Tiled);
+            let terms = g.kh * g.kw * g.o;
+            common::assert_close(
+                &format!("backward_data {g:?}"),
+                &got,
+                &want,
+                tol(terms),
+                1e-5,
+            );
+        }
+    }
+}
+
 #[test]
 fn backward_data_matches_reference_every_plan() {
     let gpu = gpu_or_skip!();
@@ -328,8 +376,13 @@ fn bad_shapes_are_errors() {
     assert!(!ForwardPlan::Tiled.supports(&wide));
     assert!(conv::forward_with(&mut rec, &wide, &xw, &ww, ForwardPlan::Tiled).is_err());
     assert!(conv::forward(&mut rec, &wide, &xw, &ww).is_ok());
-    let g2 = geom([1, 5, 5, 3], 4, 3, 2, 1);
-    let dy2 = Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.output_shape()).unwrap();
-    assert!(conv::backward_data_with(&mut rec, &g2, &dy2, &w, DataGradPlan::Tiled).is_err());
+    // A 15-wide kernel does not fit the tiled kernel's row segment.
+    let g2 = geom([1, 15, 15, 3], 4, 15, 1, 7);
+    let (dy2, w2) = (
+        Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.output_shape()).unwrap(),
+        Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.weight_shape()).unwrap(),
+    );
+    assert!(!DataGradPlan::Tiled.supports(&g2));
+    assert!(conv::backward_data_with(&mut rec, &g2, &dy2, &w2, DataGradPlan::Tiled).is_err());
     assert!(conv::backward_weight_with(&mut rec, &g, &x, &dy, WeightGradPlan::Chunked).is_err());
 }

@@ -5,7 +5,10 @@
 //! in channels, padding KH-1-pad rows and KW-1-pad columns:
 //!   dx[n,iy,ix,c] = sum_{ky',kx',o} dy[n, iy+ky'-(KH-1-pad), ix+kx'-(KW-1-pad), o]
 //!                   * w[o, KH-1-ky', KW-1-kx', c]
-//! so it runs on the register-blocked forward kernel.
+//! so it runs on the register-blocked forward kernel. At stride s > 1, dy is first dilated
+//! (dd[n,u,v,o] = dy[n,u/s,v/s,o] where s divides u and v, else 0; shaders/conv_dilate.wgsl)
+//! and dx is the same stride-1 convolution of dd: more multiplications (most by zero), but
+//! on the fast kernel.
 
 use super::pack::View;
 use super::tiled::{self, TiledConv};
@@ -19,16 +22,23 @@ use crate::ops::layout::ConvGeom;
 pub enum DataGradPlan {
     /// One input element per invocation (conv_general.wgsl): any shape.
     General,
-    /// Stride 1 only: the flipped convolution on the register-blocked kernel.
+    /// The flipped convolution on the register-blocked kernel (dy dilated first at stride
+    /// above 1).
     Tiled,
 }
 
-/// The flipped, transposed stride-1 convolution dy -> dx.
+/// Rows and columns of dy dilated by the stride: (Ho-1)*s + 1, (Wo-1)*s + 1.
+fn dilated(g: &ConvGeom) -> (usize, usize) {
+    ((g.ho() - 1) * g.stride + 1, (g.wo() - 1) * g.stride + 1)
+}
+
+/// The flipped, transposed stride-1 convolution (dilated) dy -> dx.
 fn view(g: &ConvGeom) -> TiledConv {
+    let (hd, wd) = dilated(g);
     TiledConv {
         n: g.n,
-        h: g.ho(),
-        w: g.wo(),
+        h: hd,
+        w: wd,
         cin: g.o,
         ho: g.h,
         wo: g.w,
@@ -46,11 +56,11 @@ impl DataGradPlan {
     pub fn supports(&self, g: &ConvGeom) -> bool {
         match self {
             DataGradPlan::General => true,
-            DataGradPlan::Tiled => g.stride == 1 && view(g).supported(),
+            DataGradPlan::Tiled => view(g).supported(),
         }
     }
 
-    /// The default plan: the tiled kernel at stride 1, the general kernel otherwise.
+    /// The default plan: the tiled kernel where supported, the general kernel otherwise.
     pub fn choose(g: &ConvGeom) -> Self {
         if DataGradPlan::Tiled.supports(g) {
             DataGradPlan::Tiled
@@ -91,7 +101,13 @@ pub fn backward_data_with(
         )));
     }
     match plan {
-        DataGradPlan::Tiled => tiled::run(rec, &view(geom), geom, View::FlippedTransposed, dy, w),
+        DataGradPlan::Tiled if geom.stride == 1 => {
+            tiled::run(rec, &view(geom), geom, View::FlippedTransposed, dy, w)
+        }
+        DataGradPlan::Tiled => {
+            let dd = dilate(rec, geom, dy)?;
+            tiled::run(rec, &view(geom), geom, View::FlippedTransposed, &dd, w)
+        }
         DataGradPlan::General => {
             let dx = Tensor::empty(rec.gpu(), DType::F32, &geom.input_shape())?;
             let total = dx.numel();
@@ -109,4 +125,40 @@ pub fn backward_data_with(
             Ok(dx)
         }
     }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DilateParams {
+    ho: u32,
+    wo: u32,
+    o: u32,
+    s: u32,
+    hd: u32,
+    wd: u32,
+    total: u32,
+    _pad: u32,
+}
+
+/// dd f32 [N, (Ho-1)*s+1, (Wo-1)*s+1, O]: dy spread out by the stride, zeros between.
+fn dilate(rec: &mut Recorder, g: &ConvGeom, dy: &Tensor) -> Result<Tensor> {
+    let (hd, wd) = dilated(g);
+    let dd = Tensor::empty(rec.gpu(), DType::F32, &[g.n, hd, wd, g.o])?;
+    let total = dd.numel();
+    let p = DilateParams {
+        ho: g.ho() as u32,
+        wo: g.wo() as u32,
+        o: g.o as u32,
+        s: g.stride as u32,
+        hd: hd as u32,
+        wd: wd as u32,
+        total: total as u32,
+        _pad: 0,
+    };
+    rec.dispatch(
+        &Kernel::new("conv_dilate", "dilate"),
+        &[Arg::Params(bytemuck::bytes_of(&p)), Arg::T(dy), Arg::T(&dd)],
+        grid_for(rec.gpu(), total, 64),
+    )?;
+    Ok(dd)
 }

@@ -23,7 +23,9 @@ pub enum WeightGradPlan {
     /// One weight per invocation, summing over every output pixel in order: any shape.
     General,
     /// Partial sums per chunk of output pixels, dy read through a uniform window, then an
-    /// ordered reduction. Needs O % 4 == 0 and dy of at least 64 KiB.
+    /// ordered reduction. Needs O % 4 == 0 and dy of at least 64 KiB. For 3-wide kernels
+    /// with C % 4 == 0 and O % 8 == 0 on large inputs, x is read through uniform windows
+    /// too and the chunks are spans of output rows (shaders/conv_wgrad_window.wgsl).
     Chunked,
 }
 
@@ -72,7 +74,7 @@ impl WeightGradPlan {
     pub fn supports(&self, g: &ConvGeom) -> bool {
         match self {
             WeightGradPlan::General => true,
-            WeightGradPlan::Chunked => chunks(g).is_some(),
+            WeightGradPlan::Chunked => chunks(g).is_some() || super::wgrad_window::supported(g),
         }
     }
 
@@ -113,6 +115,9 @@ pub fn backward_weight_with(
     )?;
     match (plan, chunks(geom)) {
         (WeightGradPlan::General, _) => general(rec, geom, x, dy),
+        (WeightGradPlan::Chunked, _) if super::wgrad_window::supported(geom) => {
+            super::wgrad_window::run(rec, geom, x, dy)
+        }
         (WeightGradPlan::Chunked, Some(ch)) => chunked(rec, geom, x, dy, ch),
         (WeightGradPlan::Chunked, None) => Err(Error::Invalid(format!(
             "conv backward_weight: the chunked plan needs O % 4 == 0 and dy of at least 64 KiB, \

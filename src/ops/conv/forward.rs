@@ -12,8 +12,10 @@ use crate::ops::layout::ConvGeom;
 pub enum ForwardPlan {
     /// One output element per invocation (conv_general.wgsl): any shape, slow.
     General,
-    /// Register-blocked (conv_tiled.wgsl): 4 pixels x 16 output channels per invocation,
-    /// weights in a uniform table. The default wherever it applies.
+    /// Register-blocked, weights in a uniform table: for 3-wide kernels at stride 1 or 2
+    /// on inputs of at least 64 KiB, 8 pixels x 8 output channels per invocation with the
+    /// input read through uniform windows (conv_window.wgsl); otherwise 4 pixels x 16
+    /// output channels (conv_tiled.wgsl). The default wherever it applies.
     Tiled,
 }
 

@@ -12,12 +12,19 @@
 //! read about 20 (it is gathered lane by lane even at a constant offset), and blocks of
 //! more than 16 vec4 accumulators carried around a loop run several times slower; so the
 //! tiled kernel keeps a 4 x 16 block and reuses every x read for 3 taps x 16 channels.
+//! The windowed kernel goes further: it reads x through 64 KiB uniform windows (one
+//! dispatch per window), writes its 8 x 8 block and 3x3 taps as straight-line code with
+//! one variable per accumulator (loops over register arrays that the compiler did not
+//! unroll ran 5-10x slower), and uses workgroups of 8 so that the few invocations of one
+//! window still spread over both threads.
 
 mod backward_data;
 mod backward_weight;
 mod forward;
 mod pack;
 mod tiled;
+mod wgrad_window;
+mod window;
 
 pub use backward_data::{backward_data, backward_data_with, DataGradPlan};
 pub use backward_weight::{backward_weight, backward_weight_with, WeightGradPlan};

@@ -1,4 +1,5 @@
-//! The register-blocked convolution kernel (shaders/conv_tiled.wgsl): 4 output pixels of a
+//! The register-blocked convolution kernel (shaders/conv_tiled.wgsl, or the windowed kernel
+//! in [`super::window`] where it applies): 4 output pixels of a
 //! row times 16 output channels per invocation, the channel group's weights in a uniform
 //! table. Used by the forward pass and by the stride-1 gradient w.r.t. the input.
 
@@ -72,6 +73,9 @@ pub(super) fn run(
     x: &Tensor,
     w: &Tensor,
 ) -> Result<Tensor> {
+    if super::window::supported(tc) {
+        return super::window::run(rec, tc, geom, view, x, w);
+    }
     let y = Tensor::empty(rec.gpu(), DType::F32, &[tc.n, tc.ho, tc.wo, tc.cout])?;
     let tiles_x = tc.wo.div_ceil(TILE_W);
     let tiles = tc.n * tc.ho * tiles_x;
