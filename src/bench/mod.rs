@@ -36,7 +36,7 @@ pub fn time_op(
     let mut times = Vec::with_capacity(reps);
     let mut source = "wall-clock";
     for _ in 0..reps.max(1) {
-        let mut rec = Recorder::new(gpu).with_timing(8192);
+        let mut rec = Recorder::new(gpu).with_timing(2048);
         record(&mut rec)?;
         let t = rec.submit_timed()?;
         source = t.source();

@@ -80,7 +80,7 @@ pub fn inference(
     })?;
     // One more run with timestamps per dispatch, attributed to layers.
     let mut marks = Vec::new();
-    let mut rec = Recorder::new(gpu).with_timing(8192);
+    let mut rec = Recorder::new(gpu).with_timing(2048);
     int.record(&mut rec, &pixels, Some(&mut marks))?;
     let times = rec.submit_timed()?;
     let mut layers = Vec::new();

@@ -46,7 +46,8 @@ pub(crate) struct Timestamps {
 
 impl Timestamps {
     pub fn new(gpu: &Gpu, max_passes: u32) -> Self {
-        let capacity = max_passes.clamp(1, 8192);
+        // WebGPU caps a query set at 4096 queries: two per pass.
+        let capacity = max_passes.clamp(1, 2048);
         let set = gpu.device().create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("pixembed timestamps"),
             ty: wgpu::QueryType::Timestamp,
