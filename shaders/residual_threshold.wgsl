@@ -15,7 +15,7 @@ struct Params {
     bits: u32,      // activation bits k (codes 0..n, n = 2^k - 1), in and out
     ow: u32,        // output words per plane = ceil(O / 32)
     cinw: u32,      // input words per plane = ceil(Cin / 32)
-    total: u32,     // N * Ho * Wo * bits * ow
+    total: u32,     // N * Ho * Wo * ow
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,19 +35,21 @@ fn input_code(n: u32, y: u32, x: u32, c: u32) -> u32 {
     return code;
 }
 
+// One invocation per (output pixel, word j): the 32 codes of the word are computed once and
+// written as all k planes.
 @compute @workgroup_size(64)
 fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) lid: u32) {
     let i = linear_index(wid, nwg, lid, 64u);
     if i >= p.total { return; }
     let j = i % p.ow;
-    let b = (i / p.ow) % p.bits;
-    let pix = i / (p.ow * p.bits);
+    let pix = i / p.ow;
     let x = pix % p.wo;
     let y = (pix / p.wo) % p.ho;
     let n = pix / (p.wo * p.ho);
     let levels = (1u << p.bits) - 1u;
-    var word = 0u;
+    var planes: array<u32, 8>;
+    for (var b = 0u; b < 8u; b++) { planes[b] = 0u; }
     for (var bit = 0u; bit < 32u; bit++) {
         let o = j * 32u + bit;
         if o >= p.o { break; }
@@ -64,7 +66,12 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
                 code += select(u32(a <= v), u32(a >= v), flag > 0);
             }
         }
-        word |= ((code >> b) & 1u) << bit;
+        for (var b = 0u; b < p.bits; b++) {
+            planes[b] |= ((code >> b) & 1u) << bit;
+        }
     }
-    out[i] = word;
+    let base = pix * p.bits * p.ow + j;
+    for (var b = 0u; b < p.bits; b++) {
+        out[base + b * p.ow] = planes[b];
+    }
 }

@@ -56,7 +56,7 @@ pub fn apply(
         )));
     }
     let ow = words_for(a[3]);
-    let total = a[0] * a[1] * a[2] * bits as usize * ow;
+    let total = a[0] * a[1] * a[2] * ow;
     let out = Tensor::empty(
         rec.gpu(),
         DType::Bits,
