@@ -105,6 +105,11 @@ impl<'a> Trainer<'a> {
         let (mut images, mut done) = (0usize, 0usize);
         let shape = [train.h, train.w, train.c];
         for (i, batch) in batcher.epoch(epoch as u64).enumerate() {
+            if batch.len < 2 {
+                // Batch statistics need two images; only a final one-image batch can be this small.
+                log::debug!("skipping a final batch of {} image", batch.len);
+                continue;
+            }
             let t = (epoch as f32) + i as f32 / steps as f32;
             let lr = self.cfg.lr_at(t);
             let pixels = Tensor::from_slice(
