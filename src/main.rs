@@ -200,8 +200,9 @@ struct TrainArgs {
     warmup: f32,
     #[arg(long, default_value_t = 1)]
     epochs: usize,
-    #[arg(long, default_value_t = 128)]
-    batch: usize,
+    /// Images per step (default 128; 32 for the built-in default run, which has few images)
+    #[arg(long)]
+    batch: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Disable random crop and flip
@@ -336,7 +337,13 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             };
             let cfg = TrainConfig {
                 epochs: a.epochs,
-                batch: a.batch,
+                batch: a.batch.unwrap_or(
+                    if a.data.data.is_none() && a.data.limit_train.is_none() {
+                        32
+                    } else {
+                        128
+                    },
+                ),
                 lr: a.lr,
                 optimizer: a.optimizer,
                 momentum: a.momentum,
