@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod export;
 pub mod fold;
+pub mod format;
 pub mod image;
 
 pub use export::{fold_model, IntModel};

@@ -1,0 +1,278 @@
+//! The exported model's file format: a safetensors file with packed weights, thresholds,
+//! the frozen table, the head and JSON metadata (schema: docs/export.md).
+
+use super::export::{IntModel, IntUnit, Lut, UnitDesc, UnitKind, FORMAT, VERSION};
+use crate::error::{Error, Result};
+use crate::gpu::{DType, Gpu, Tensor};
+use crate::nn::first::FirstLayer as FirstUnit;
+use crate::nn::head::Head;
+use crate::nn::{FirstLayer, ModelConfig, Param};
+use crate::train::checkpoint::write_atomic;
+use rand::SeedableRng;
+use safetensors::tensor::{Dtype, TensorView};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// An owned tensor on its way into a safetensors file.
+struct Blob {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+fn blob(gpu: &Gpu, t: &Tensor) -> Result<Blob> {
+    let (dtype, data) = match t.dtype() {
+        DType::F32 => (
+            Dtype::F32,
+            bytemuck::cast_slice(&t.to_vec::<f32>(gpu)?).to_vec(),
+        ),
+        DType::I32 => (
+            Dtype::I32,
+            bytemuck::cast_slice(&t.to_vec::<i32>(gpu)?).to_vec(),
+        ),
+        DType::Bits => (
+            Dtype::U32,
+            bytemuck::cast_slice(&t.to_vec::<u32>(gpu)?).to_vec(),
+        ),
+        DType::U8 => (Dtype::U8, t.to_vec::<u8>(gpu)?),
+    };
+    Ok(Blob {
+        dtype,
+        shape: t.shape().to_vec(),
+        data,
+    })
+}
+
+/// Something that hands each of its parameters to a callback.
+type Visitor<'a> = dyn FnMut(&mut dyn FnMut(&mut Param)) + 'a;
+
+fn params_of(visit: &mut Visitor) -> Vec<(String, Tensor)> {
+    let mut out = Vec::new();
+    visit(&mut |p: &mut Param| out.push((p.name.clone(), p.value.clone())));
+    out
+}
+
+impl IntModel {
+    /// Write the exported model atomically.
+    pub fn save(&mut self, gpu: &Gpu, path: &Path) -> Result<()> {
+        let mut blobs: Vec<(String, Blob)> = Vec::new();
+        if let Some(l) = &self.lut {
+            blobs.push(("lut.codes".into(), blob(gpu, &l.codes)?));
+        }
+        for (i, u) in self.units.iter().enumerate() {
+            if matches!(u.kind, UnitKind::MaxPool) {
+                continue;
+            }
+            blobs.push((format!("units.{i}.weight"), blob(gpu, &u.weights)?));
+            let (th, fl) = match &u.kind {
+                UnitKind::Conv { thresholds, flags }
+                | UnitKind::Residual {
+                    thresholds, flags, ..
+                } => (thresholds, flags),
+                UnitKind::MaxPool => unreachable!("skipped above"),
+            };
+            blobs.push((format!("units.{i}.thresholds"), blob(gpu, th)?));
+            blobs.push((format!("units.{i}.flags"), blob(gpu, fl)?));
+        }
+        let head = params_of(&mut |f| self.head.visit(f));
+        let first = match self.float_first.as_mut() {
+            Some(fl) => params_of(&mut |f| fl.visit(f)),
+            None => Vec::new(),
+        };
+        for (name, t) in head.iter().chain(first.iter()) {
+            blobs.push((name.clone(), blob(gpu, t)?));
+        }
+        let descs: Vec<&UnitDesc> = self.units.iter().map(|u| &u.desc).collect();
+        let mut meta: HashMap<String, String> = HashMap::new();
+        meta.insert("format".into(), FORMAT.into());
+        meta.insert("version".into(), VERSION.into());
+        meta.insert(
+            "model_config".into(),
+            serde_json::to_string(&self.cfg).expect("config serializes"),
+        );
+        meta.insert(
+            "units".into(),
+            serde_json::to_string(&descs).expect("units serialize"),
+        );
+        meta.insert(
+            "lut_bits".into(),
+            self.lut.as_ref().map_or(0, |l| l.bits).to_string(),
+        );
+        let views: Vec<(String, TensorView)> = blobs
+            .iter()
+            .map(|(n, b)| {
+                TensorView::new(b.dtype, b.shape.clone(), &b.data).map(|v| (n.clone(), v))
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::data(path, e.to_string()))?;
+        let bytes = safetensors::serialize(views, Some(meta))
+            .map_err(|e| Error::data(path, e.to_string()))?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Read an exported model (checks format, version, names, shapes and types).
+    pub fn load(gpu: &Gpu, path: &Path) -> Result<Self> {
+        let bad = |m: String| Error::data(path, m);
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
+        let (_, header) =
+            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |k: &str| {
+            meta.get(k)
+                .cloned()
+                .ok_or_else(|| bad(format!("metadata has no {k:?}")))
+        };
+        let format = get("format")?;
+        if format != FORMAT {
+            return Err(bad(if format == crate::train::checkpoint::FORMAT {
+                "this is a training checkpoint, not an exported integer model: run `pixembed export` first".into()
+            } else {
+                format!("not a pixembed integer model (format {format:?})")
+            }));
+        }
+        let version = get("version")?;
+        if version != VERSION {
+            return Err(bad(format!(
+                "integer model version {version} is not supported (this build reads {VERSION})"
+            )));
+        }
+        let cfg: ModelConfig = serde_json::from_str(&get("model_config")?)
+            .map_err(|e| bad(format!("model_config: {e}")))?;
+        cfg.validate()?;
+        let descs: Vec<UnitDesc> =
+            serde_json::from_str(&get("units")?).map_err(|e| bad(format!("units: {e}")))?;
+        let lut_bits: u32 = get("lut_bits")?
+            .parse()
+            .map_err(|_| bad("lut_bits is not a number".into()))?;
+        let tensor = |name: &str, dtype: DType| -> Result<Tensor> {
+            let v = st
+                .tensor(name)
+                .map_err(|_| bad(format!("missing tensor {name}")))?;
+            let want = match dtype {
+                DType::F32 => Dtype::F32,
+                DType::I32 => Dtype::I32,
+                DType::Bits => Dtype::U32,
+                DType::U8 => Dtype::U8,
+            };
+            if v.dtype() != want {
+                return Err(bad(format!(
+                    "tensor {name} is {:?}, expected {want:?}",
+                    v.dtype()
+                )));
+            }
+            let n: usize = v.shape().iter().product();
+            let d = v.data();
+            match dtype {
+                DType::F32 => Tensor::from_slice(
+                    gpu,
+                    v.shape(),
+                    &le_words(d, n).map(f32::from_bits).collect::<Vec<_>>(),
+                ),
+                DType::I32 => Tensor::from_slice(
+                    gpu,
+                    v.shape(),
+                    &le_words(d, n).map(|w| w as i32).collect::<Vec<_>>(),
+                ),
+                DType::Bits => {
+                    Tensor::from_slice(gpu, v.shape(), &le_words(d, n).collect::<Vec<_>>())
+                }
+                DType::U8 => Tensor::from_slice(gpu, v.shape(), d),
+            }
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let lut = if cfg.first_layer == FirstLayer::Float {
+            None
+        } else {
+            Some(Lut {
+                codes: tensor("lut.codes", DType::Bits)?,
+                bits: lut_bits,
+            })
+        };
+        let mut units = Vec::new();
+        for (i, d) in descs.iter().enumerate() {
+            let kind = match d.kind.as_str() {
+                "maxpool" => UnitKind::MaxPool,
+                "conv" => UnitKind::Conv {
+                    thresholds: tensor(&format!("units.{i}.thresholds"), DType::I32)?,
+                    flags: tensor(&format!("units.{i}.flags"), DType::I32)?,
+                },
+                "residual" => UnitKind::Residual {
+                    thresholds: tensor(&format!("units.{i}.thresholds"), DType::I32)?,
+                    flags: tensor(&format!("units.{i}.flags"), DType::I32)?,
+                    stride: d.shortcut_stride.max(1),
+                },
+                other => return Err(bad(format!("unit {i} has unknown kind {other:?}"))),
+            };
+            let weights = match kind {
+                UnitKind::MaxPool => Tensor::zeros(gpu, DType::Bits, &[1])?,
+                _ => tensor(&format!("units.{i}.weight"), DType::Bits)?,
+            };
+            units.push(IntUnit {
+                desc: d.clone(),
+                c: d.c,
+                o: d.o,
+                k: d.k,
+                stride: d.stride,
+                pad: d.pad,
+                in_bits: d.in_bits,
+                out_bits: d.out_bits,
+                block_start: d.block_start,
+                weights,
+                kind,
+            });
+        }
+        let last_c = units.last().map_or(cfg.width, |u| u.o);
+        let mut head = Head::new(gpu, cfg.last_layer, last_c, cfg.classes, &mut rng)?;
+        let mut err = None;
+        // Replace each parameter of `visit` with the stored tensor of the same name and shape.
+        let mut restore = |p: &mut Param| {
+            if err.is_none() {
+                match tensor(&p.name, DType::F32) {
+                    Ok(t) if t.shape() == p.value.shape() => p.value = t,
+                    Ok(t) => {
+                        err = Some(bad(format!(
+                            "{} has shape {:?}, expected {:?}",
+                            p.name,
+                            t.shape(),
+                            p.value.shape()
+                        )))
+                    }
+                    Err(e) => err = Some(e),
+                }
+            }
+        };
+        head.visit(&mut restore);
+        let float_first = if cfg.first_layer == FirstLayer::Float {
+            let mut first = FirstUnit::new(
+                gpu,
+                &cfg,
+                cfg.width,
+                cfg.first_kernel(),
+                cfg.first_stride(),
+                &mut rng,
+            )?;
+            first.visit(&mut restore);
+            Some(first)
+        } else {
+            None
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        Ok(IntModel {
+            cfg,
+            lut,
+            float_first,
+            units,
+            head,
+        })
+    }
+}
+
+fn le_words(d: &[u8], n: usize) -> impl Iterator<Item = u32> + '_ {
+    d.chunks_exact(4)
+        .take(n)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
