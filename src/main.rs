@@ -597,14 +597,6 @@ fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_timing_source(gpu: &Gpu, source: &str) {
-    println!(
-        "adapter: {} ({}); times: {source}, median of repeated runs",
-        gpu.summary().name,
-        gpu.summary().backend
-    );
-}
-
 fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
     match b {
@@ -616,21 +608,7 @@ fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
                     serde_json::json!({ "adapter": gpu.summary(), "ops": rows.iter().map(|r| serde_json::json!({"op": r.op, "shape": r.shape, "timing": r.timing, "rate": r.rate(), "unit": r.unit})).collect::<Vec<_>>() })
                 );
             } else {
-                print_timing_source(&gpu, rows.first().map_or("-", |r| r.timing.source));
-                println!(
-                    "{:<36} {:<34} {:>10} {:>12}",
-                    "op", "shape", "median ms", "rate"
-                );
-                for r in &rows {
-                    println!(
-                        "{:<36} {:<34} {:>10.2} {:>8.1} {}",
-                        r.op,
-                        r.shape,
-                        r.timing.median_s * 1e3,
-                        r.rate(),
-                        r.unit
-                    );
-                }
+                print!("{}", pixembed::bench::report::ops(gpu.summary(), &rows));
             }
         }
         BenchCommand::FirstLayer {
@@ -648,25 +626,16 @@ fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
                     serde_json::json!({ "adapter": gpu.summary(), "batch": batch, "rows": rows })
                 );
             } else {
-                print_timing_source(&gpu, rows[0].timing.source);
-                println!("input [{batch},{},{},{}], {}x{} stride {}, {out_channels} output channels, output {:?}", shape.h, shape.w, shape.c, shape.k, shape.k, shape.stride, rows[0].output);
-                println!(
-                    "{:<12} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}  implementation",
-                    "variant", "median ms", "min ms", "max ms", "GMAC", "MB moved", "vs float"
+                print!(
+                    "{}",
+                    pixembed::bench::report::first_layer(
+                        gpu.summary(),
+                        shape,
+                        batch,
+                        out_channels,
+                        &rows
+                    )
                 );
-                for r in &rows {
-                    println!(
-                        "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.3} {:>9.1} {:>8.2}x  {}",
-                        r.variant,
-                        r.timing.median_s * 1e3,
-                        r.timing.min_s * 1e3,
-                        r.timing.max_s * 1e3,
-                        r.macs as f64 / 1e9,
-                        r.bytes as f64 / 1e6,
-                        r.speedup_vs_float,
-                        r.implementation
-                    );
-                }
             }
         }
         BenchCommand::Network {
@@ -703,20 +672,7 @@ fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
                     serde_json::json!({ "adapter": gpu.summary(), "rows": rows })
                 );
             } else {
-                print_timing_source(&gpu, rows[0].timing.source);
-                for r in &rows {
-                    println!("{:<30} batch {:>4}: {:>9.1} images/s  (median {:.1} ms, min {:.1}, max {:.1})", r.what, r.batch, r.images_per_sec, r.timing.median_s * 1e3, r.timing.min_s * 1e3, r.timing.max_s * 1e3);
-                    let mut shares = r.layers.clone();
-                    shares.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
-                    for l in shares.iter().take(8) {
-                        println!(
-                            "    {:<24} {:>7.2} ms  {:>5.1}%",
-                            l.layer,
-                            l.seconds * 1e3,
-                            100.0 * l.share
-                        );
-                    }
-                }
+                print!("{}", pixembed::bench::report::network(gpu.summary(), &rows));
             }
         }
     }

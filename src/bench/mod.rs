@@ -4,6 +4,7 @@
 pub mod first_layer;
 pub mod network;
 pub mod ops;
+pub mod report;
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Recorder};
