@@ -46,7 +46,7 @@ fn fits(g: &ConvGeom, count: usize) -> bool {
 }
 
 /// Whether the windowed plan handles this geometry: 3-wide kernels at stride 1 or 2,
-/// C % 4 == 0, O % 8 == 0, x and dy of whole windows, one output row's x and dy rows within
+/// O % 8 == 0, x and dy of whole windows, one output row's x and dy rows within
 /// one window each, and the partial sums within one storage binding.
 pub(super) fn supported(g: &ConvGeom) -> bool {
     let x_bytes = (g.n * g.h * g.w * g.c * 4) as u64;
@@ -54,7 +54,6 @@ pub(super) fn supported(g: &ConvGeom) -> bool {
     let whole = |b: u64| b >= WINDOW && b.is_multiple_of(ALIGN);
     if !(g.kw == 3
         && g.stride <= 2
-        && g.c.is_multiple_of(4)
         && g.o.is_multiple_of(8)
         && whole(x_bytes)
         && whole(dy_bytes)
@@ -99,8 +98,12 @@ pub(super) fn run(rec: &mut Recorder, g: &ConvGeom, x: &Tensor, dy: &Tensor) -> 
     let spans = spans(&view(g), max_rows(g));
     let entries = g.o * g.kh * g.kw * g.c;
     let part = Tensor::empty(rec.gpu(), DType::F32, &[spans.len(), entries])?;
-    let total = (g.o / 8) * g.kh * (g.c / 4);
-    let constants = [("KH", g.kh as f64), ("S", g.stride as f64)];
+    let total = (g.o / 8) * g.kh * g.c.div_ceil(4);
+    let constants = [
+        ("KH", g.kh as f64),
+        ("S", g.stride as f64),
+        ("VEC", g.c.is_multiple_of(4) as u8 as f64),
+    ];
     let kernel = Kernel::new("conv_wgrad_window", "partial").with(&constants);
     let row = (g.o * 4) as u64;
     let last_dy = (g.n * g.ho() * g.wo()) as u64 * row - WINDOW;
