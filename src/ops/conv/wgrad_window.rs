@@ -28,16 +28,10 @@ fn view(g: &ConvGeom) -> TiledConv {
     }
 }
 
-/// Output rows per span: as many as fit dy's window (with room for alignment), or three on
-/// rows of 32 or more pixels where the partial sums still fit one binding (measured about
-/// 1.6x faster on [64,32,32,64], though the reduction reads more partials).
+/// Output rows per span: as many as fit dy's window (with room for alignment). Shorter
+/// spans measured slower: the reduction then reads more partial sums.
 fn max_rows(g: &ConvGeom) -> usize {
-    let full = ((WINDOW - ALIGN) / (g.wo() * g.o * 4) as u64) as usize;
-    if g.wo() >= 32 && full > 3 && fits(g, spans(&view(g), 3).len()) {
-        3
-    } else {
-        full
-    }
+    ((WINDOW - ALIGN) / (g.wo() * g.o * 4) as u64) as usize
 }
 
 /// Whether `count` partial sums fit one storage binding (128 MiB on every adapter).
