@@ -10,11 +10,13 @@
 // row x 4 input channels (block c4): 24 vec4 accumulators, one variable each, updated in
 // straight-line code. Per pixel it reads 2 vec4 of dy and 3 vec4 of x for 96 products;
 // two pixels per loop iteration halve what carrying the accumulators costs.
-// Needs KW = 3, C % 4 == 0 and O % 8 == 0.
+// Needs KW = 3 and O % 8 == 0; channels past C (C % 4 != 0) are zero and not stored.
 //#include _common
 
 override KH: u32 = 3u;
 override S: u32 = 1u;
+// C % 4 == 0: x read as whole vec4s.
+override VEC: bool = true;
 
 struct Params {
     n: u32,
@@ -32,7 +34,7 @@ struct Params {
     // Float index in x of the x window's first entry, vec4 index in dy of dy's.
     xoff: u32,
     dyoff4: u32,
-    // Invocations: (o / 8) * KH * (c / 4).
+    // Invocations: (o / 8) * KH * ceil(c / 4).
     total: u32,
     _pad0: u32,
     _pad1: u32,
@@ -44,10 +46,24 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 
 // x[n, iy, ix, 4*c4 .. 4*c4+3], zero outside the image; `row` = (n*H + clamped iy) * W.
+// With C % 4 != 0 (VEC false) the four channels are read one by one, channels past C as 0.
 fn x4(row: u32, row_in: bool, ix: i32, c4: u32) -> vec4<f32> {
     let inside = row_in && ix >= 0 && ix < i32(p.w);
     let l = (row + u32(clamp(ix, 0, i32(p.w) - 1))) * p.c + 4u * c4 - p.xoff;
-    return select(vec4<f32>(), xw[l >> 2u], inside);
+    if VEC {
+        return select(vec4<f32>(), xw[l >> 2u], inside);
+    }
+    let c = 4u * c4;
+    // Index l + j where channel c + j exists, else l (read and dropped).
+    let l1 = select(l, l + 1u, c + 1u < p.c);
+    let l2 = select(l, l + 2u, c + 2u < p.c);
+    let l3 = select(l, l + 3u, c + 3u < p.c);
+    return vec4<f32>(
+        select(0.0, xw[l >> 2u][l & 3u], inside),
+        select(0.0, xw[l1 >> 2u][l1 & 3u], inside && c + 1u < p.c),
+        select(0.0, xw[l2 >> 2u][l2 & 3u], inside && c + 2u < p.c),
+        select(0.0, xw[l3 >> 2u][l3 & 3u], inside && c + 3u < p.c),
+    );
 }
 
 // part[chunk][o .. o+3][ky][kx][c] = v.x .. v.w (k = KH*3*C floats per output channel).
@@ -66,7 +82,7 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let t_raw = linear_index(wid, nwg, lid, 8u);
     let live = t_raw < p.total;
     let t = min(t_raw, p.total - 1u);
-    let c4n = p.c / 4u;
+    let c4n = (p.c + 3u) / 4u;
     let c4 = t % c4n;
     let ky = (t / c4n) % KH;
     let ob = t / (c4n * KH);
@@ -180,28 +196,28 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     }
     let k = KH * 3u * p.c;
     let base = p.chunk * p.o * k + ky * 3u * p.c + 4u * c4 + (8u * ob) * k;
-    put(live, base + 0u * p.c + 0u + 0u * k, k, a0_0_0);
-    put(live, base + 0u * p.c + 0u + 4u * k, k, a0_0_1);
-    put(live, base + 0u * p.c + 1u + 0u * k, k, a0_1_0);
-    put(live, base + 0u * p.c + 1u + 4u * k, k, a0_1_1);
-    put(live, base + 0u * p.c + 2u + 0u * k, k, a0_2_0);
-    put(live, base + 0u * p.c + 2u + 4u * k, k, a0_2_1);
-    put(live, base + 0u * p.c + 3u + 0u * k, k, a0_3_0);
-    put(live, base + 0u * p.c + 3u + 4u * k, k, a0_3_1);
-    put(live, base + 1u * p.c + 0u + 0u * k, k, a1_0_0);
-    put(live, base + 1u * p.c + 0u + 4u * k, k, a1_0_1);
-    put(live, base + 1u * p.c + 1u + 0u * k, k, a1_1_0);
-    put(live, base + 1u * p.c + 1u + 4u * k, k, a1_1_1);
-    put(live, base + 1u * p.c + 2u + 0u * k, k, a1_2_0);
-    put(live, base + 1u * p.c + 2u + 4u * k, k, a1_2_1);
-    put(live, base + 1u * p.c + 3u + 0u * k, k, a1_3_0);
-    put(live, base + 1u * p.c + 3u + 4u * k, k, a1_3_1);
-    put(live, base + 2u * p.c + 0u + 0u * k, k, a2_0_0);
-    put(live, base + 2u * p.c + 0u + 4u * k, k, a2_0_1);
-    put(live, base + 2u * p.c + 1u + 0u * k, k, a2_1_0);
-    put(live, base + 2u * p.c + 1u + 4u * k, k, a2_1_1);
-    put(live, base + 2u * p.c + 2u + 0u * k, k, a2_2_0);
-    put(live, base + 2u * p.c + 2u + 4u * k, k, a2_2_1);
-    put(live, base + 2u * p.c + 3u + 0u * k, k, a2_3_0);
-    put(live, base + 2u * p.c + 3u + 4u * k, k, a2_3_1);
+    put(live && 4u * c4 + 0u < p.c, base + 0u * p.c + 0u + 0u * k, k, a0_0_0);
+    put(live && 4u * c4 + 0u < p.c, base + 0u * p.c + 0u + 4u * k, k, a0_0_1);
+    put(live && 4u * c4 + 1u < p.c, base + 0u * p.c + 1u + 0u * k, k, a0_1_0);
+    put(live && 4u * c4 + 1u < p.c, base + 0u * p.c + 1u + 4u * k, k, a0_1_1);
+    put(live && 4u * c4 + 2u < p.c, base + 0u * p.c + 2u + 0u * k, k, a0_2_0);
+    put(live && 4u * c4 + 2u < p.c, base + 0u * p.c + 2u + 4u * k, k, a0_2_1);
+    put(live && 4u * c4 + 3u < p.c, base + 0u * p.c + 3u + 0u * k, k, a0_3_0);
+    put(live && 4u * c4 + 3u < p.c, base + 0u * p.c + 3u + 4u * k, k, a0_3_1);
+    put(live && 4u * c4 + 0u < p.c, base + 1u * p.c + 0u + 0u * k, k, a1_0_0);
+    put(live && 4u * c4 + 0u < p.c, base + 1u * p.c + 0u + 4u * k, k, a1_0_1);
+    put(live && 4u * c4 + 1u < p.c, base + 1u * p.c + 1u + 0u * k, k, a1_1_0);
+    put(live && 4u * c4 + 1u < p.c, base + 1u * p.c + 1u + 4u * k, k, a1_1_1);
+    put(live && 4u * c4 + 2u < p.c, base + 1u * p.c + 2u + 0u * k, k, a1_2_0);
+    put(live && 4u * c4 + 2u < p.c, base + 1u * p.c + 2u + 4u * k, k, a1_2_1);
+    put(live && 4u * c4 + 3u < p.c, base + 1u * p.c + 3u + 0u * k, k, a1_3_0);
+    put(live && 4u * c4 + 3u < p.c, base + 1u * p.c + 3u + 4u * k, k, a1_3_1);
+    put(live && 4u * c4 + 0u < p.c, base + 2u * p.c + 0u + 0u * k, k, a2_0_0);
+    put(live && 4u * c4 + 0u < p.c, base + 2u * p.c + 0u + 4u * k, k, a2_0_1);
+    put(live && 4u * c4 + 1u < p.c, base + 2u * p.c + 1u + 0u * k, k, a2_1_0);
+    put(live && 4u * c4 + 1u < p.c, base + 2u * p.c + 1u + 4u * k, k, a2_1_1);
+    put(live && 4u * c4 + 2u < p.c, base + 2u * p.c + 2u + 0u * k, k, a2_2_0);
+    put(live && 4u * c4 + 2u < p.c, base + 2u * p.c + 2u + 4u * k, k, a2_2_1);
+    put(live && 4u * c4 + 3u < p.c, base + 2u * p.c + 3u + 0u * k, k, a2_3_0);
+    put(live && 4u * c4 + 3u < p.c, base + 2u * p.c + 3u + 4u * k, k, a2_3_1);
 }

@@ -24,7 +24,7 @@ pub enum WeightGradPlan {
     General,
     /// Partial sums per chunk of output pixels, dy read through a uniform window, then an
     /// ordered reduction. Needs O % 4 == 0 and dy of at least 64 KiB. For 3-wide kernels
-    /// with C % 4 == 0 and O % 8 == 0 on large inputs, x is read through uniform windows
+    /// with O % 8 == 0 on large inputs, x is read through uniform windows
     /// too and the chunks are spans of output rows (shaders/conv_wgrad_window.wgsl).
     Chunked,
 }

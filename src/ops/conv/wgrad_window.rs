@@ -28,16 +28,10 @@ fn view(g: &ConvGeom) -> TiledConv {
     }
 }
 
-/// Output rows per span: as many as fit dy's window (with room for alignment), or three on
-/// rows of 32 or more pixels where the partial sums still fit one binding (measured about
-/// 1.6x faster on [64,32,32,64], though the reduction reads more partials).
+/// Output rows per span: as many as fit dy's window (with room for alignment). Shorter
+/// spans measured slower: the reduction then reads more partial sums.
 fn max_rows(g: &ConvGeom) -> usize {
-    let full = ((WINDOW - ALIGN) / (g.wo() * g.o * 4) as u64) as usize;
-    if g.wo() >= 32 && full > 3 && fits(g, spans(&view(g), 3).len()) {
-        3
-    } else {
-        full
-    }
+    ((WINDOW - ALIGN) / (g.wo() * g.o * 4) as u64) as usize
 }
 
 /// Whether `count` partial sums fit one storage binding (128 MiB on every adapter).
@@ -46,7 +40,7 @@ fn fits(g: &ConvGeom, count: usize) -> bool {
 }
 
 /// Whether the windowed plan handles this geometry: 3-wide kernels at stride 1 or 2,
-/// C % 4 == 0, O % 8 == 0, x and dy of whole windows, one output row's x and dy rows within
+/// O % 8 == 0, x and dy of whole windows, one output row's x and dy rows within
 /// one window each, and the partial sums within one storage binding.
 pub(super) fn supported(g: &ConvGeom) -> bool {
     let x_bytes = (g.n * g.h * g.w * g.c * 4) as u64;
@@ -54,7 +48,6 @@ pub(super) fn supported(g: &ConvGeom) -> bool {
     let whole = |b: u64| b >= WINDOW && b.is_multiple_of(ALIGN);
     if !(g.kw == 3
         && g.stride <= 2
-        && g.c.is_multiple_of(4)
         && g.o.is_multiple_of(8)
         && whole(x_bytes)
         && whole(dy_bytes)
@@ -99,8 +92,12 @@ pub(super) fn run(rec: &mut Recorder, g: &ConvGeom, x: &Tensor, dy: &Tensor) -> 
     let spans = spans(&view(g), max_rows(g));
     let entries = g.o * g.kh * g.kw * g.c;
     let part = Tensor::empty(rec.gpu(), DType::F32, &[spans.len(), entries])?;
-    let total = (g.o / 8) * g.kh * (g.c / 4);
-    let constants = [("KH", g.kh as f64), ("S", g.stride as f64)];
+    let total = (g.o / 8) * g.kh * g.c.div_ceil(4);
+    let constants = [
+        ("KH", g.kh as f64),
+        ("S", g.stride as f64),
+        ("VEC", g.c.is_multiple_of(4) as u8 as f64),
+    ];
     let kernel = Kernel::new("conv_wgrad_window", "partial").with(&constants);
     let row = (g.o * 4) as u64;
     let last_dy = (g.n * g.ho() * g.wo()) as u64 * row - WINDOW;
