@@ -1,0 +1,293 @@
+//! The command line's arguments (clap): global device flags, the subcommands and their
+//! options, and how data arguments become a dataset.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use pixembed::bench::first_layer::Shape;
+use pixembed::data::{self, Format};
+use pixembed::gpu::AdapterRequest;
+use pixembed::nn::{Arch, FirstLayer, LastLayer, TableKind};
+use pixembed::train::{OptimizerKind, Schedule};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "pixembed",
+    version,
+    about = "Fully quantized CNNs with pixel embedding on any GPU"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which adapter to run on (global flags).
+#[derive(Args, Clone)]
+pub struct DeviceArgs {
+    /// Backend: vulkan, metal, dx12 or gl (default: all; WGPU_BACKEND is honoured)
+    #[arg(long, global = true)]
+    pub backend: Option<String>,
+    /// Use the adapter whose name contains this (case-insensitive; WGPU_ADAPTER_NAME)
+    #[arg(long, global = true)]
+    pub adapter: Option<String>,
+    /// Prefer a software adapter (e.g. lavapipe)
+    #[arg(long, global = true)]
+    pub cpu: bool,
+}
+
+impl DeviceArgs {
+    pub fn request(&self) -> AdapterRequest {
+        AdapterRequest {
+            backend: self.backend.clone(),
+            name: self.adapter.clone(),
+            prefer_cpu: self.cpu,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a model (defaults: Fashion-MNIST, ResNet-20 with a pixel-embedding first layer)
+    Train(Box<TrainArgs>),
+    /// Evaluate a checkpoint (or, with --integer, an exported model) on a test split
+    Eval(EvalArgs),
+    /// Fold a checkpoint into an integer model file (packed weights, thresholds, tables)
+    Export(ExportArgs),
+    /// Classify image files with an exported integer model
+    Infer(InferArgs),
+    /// Benchmarks: op rates, first-layer variants, whole networks
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// List adapters, show the selected one, its features and limits
+    Info {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Dataset path: CIFAR-10/100 binary folder, image folder (ROOT/{train,test}/CLASS/*),
+    /// or IDX folder. Default: Fashion-MNIST from the Debian package, else the bundled sample
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Dataset format
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub dataset: Format,
+    /// Use the first N training images (0: all)
+    #[arg(long)]
+    pub limit_train: Option<usize>,
+    /// Use the first N test images (0: all)
+    #[arg(long)]
+    pub limit_test: Option<usize>,
+    /// Resize image-folder images to HxW (shorter side, then centre crop), e.g. 64x64
+    #[arg(long, value_parser = parse_hw)]
+    pub resize: Option<(u32, u32)>,
+}
+
+pub fn parse_hw(s: &str) -> std::result::Result<(u32, u32), String> {
+    let (h, w) = s.split_once(['x', 'X']).ok_or("expected HxW, e.g. 64x64")?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{v:?} is not a number"))
+    };
+    Ok((p(h)?, p(w)?))
+}
+
+/// Images the built-in default training run uses (unless --limit-train says otherwise), so
+/// that `pixembed train` with no arguments finishes in a few minutes on a software adapter.
+pub const DEFAULT_RUN_TRAIN_IMAGES: usize = 2000;
+
+impl DataArgs {
+    /// Load the data; `quick_default` applies the default run's image budget when no
+    /// dataset and no limit were given. A limit of 0 means all images.
+    pub fn load(&self, quick_default: bool) -> Result<data::Splits> {
+        let (path, format) = match &self.data {
+            Some(p) => (p.clone(), self.dataset),
+            None => data::default_dataset()?,
+        };
+        let mut limit_train = self.limit_train.filter(|&n| n > 0);
+        if quick_default && self.data.is_none() && self.limit_train.is_none() {
+            eprintln!(
+                "no --data given: training on the first {DEFAULT_RUN_TRAIN_IMAGES} images of {} (pass --limit-train 0 for all of them)",
+                path.display()
+            );
+            limit_train = Some(DEFAULT_RUN_TRAIN_IMAGES);
+        }
+        let opts = data::LoadOptions {
+            limit_train,
+            limit_test: self.limit_test.filter(|&n| n > 0),
+            resize: self.resize.map(|(h, w)| (w, h)),
+            ..Default::default()
+        };
+        data::load(&path, format, &opts).with_context(|| format!("loading {}", path.display()))
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Architecture
+    #[arg(long, value_enum, default_value_t = Arch::Resnet)]
+    pub model: Arch,
+    /// ResNet depth (6n+2)
+    #[arg(long, default_value_t = 20)]
+    pub depth: usize,
+    /// Base width (channels of the first stage)
+    #[arg(long, default_value_t = 16)]
+    pub width: usize,
+    /// Activation bits of the body
+    #[arg(long, default_value_t = 2)]
+    pub act_bits: u32,
+    /// Activation clip maximum
+    #[arg(long, default_value_t = 2.0)]
+    pub act_max: f32,
+    /// First-layer variant
+    #[arg(long, value_enum, default_value_t = FirstLayer::Embed)]
+    pub first_layer: FirstLayer,
+    /// Embedding dimension D (also the thermometer's levels)
+    #[arg(long, default_value_t = 10)]
+    pub embed_dim: usize,
+    /// Bits of the embedded values (also the naive variant's input bits)
+    #[arg(long, default_value_t = 2)]
+    pub embed_bits: u32,
+    /// One table for all input channels, or one per channel
+    #[arg(long, value_enum, default_value_t = TableKind::PerChannel)]
+    pub embed_table: TableKind,
+    /// Last-layer variant (binary: fully quantized)
+    #[arg(long, value_enum, default_value_t = LastLayer::Binary)]
+    pub last_layer: LastLayer,
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
+    pub optimizer: OptimizerKind,
+    /// Learning rate (peak, after warm-up)
+    #[arg(long, default_value_t = 0.002)]
+    pub lr: f32,
+    /// SGD momentum
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// Weight decay (float weights only)
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f32,
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub schedule: Schedule,
+    /// Warm-up epochs (fractional allowed)
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup: f32,
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Images per step (default 128; 32 for the built-in default run, which has few images)
+    #[arg(long)]
+    pub batch: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Disable random crop and flip
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Directory for checkpoint, config, metrics.jsonl and curves.png
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory (or checkpoint file) with its own settings
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// One JSON object per epoch on stdout, then a summary object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Rate of each performance-critical op on the body shape [64,32,32,64]
+    Ops {
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each first-layer variant at inference, pixels to packed codes
+    FirstLayer {
+        /// cifar (32x32x3, 3x3/1), imagenet (224x224x3, 7x7/2), imagenet3 (3x3/2) or HxWxC
+        #[arg(long, default_value = "cifar")]
+        shape: Shape,
+        /// Images per batch (default: 256 for cifar, 16 for imagenet)
+        #[arg(long)]
+        batch: Option<usize>,
+        #[arg(long, default_value_t = 64)]
+        out_channels: usize,
+        #[arg(long, default_value_t = 7)]
+        reps: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whole-network inference (float first layer vs fully quantized) and training step
+    Network {
+        #[arg(long, value_enum, default_value_t = Arch::Resnet)]
+        model: Arch,
+        #[arg(long, default_value_t = 20)]
+        depth: usize,
+        #[arg(long, default_value_t = 16)]
+        width: usize,
+        /// Input HxWxC
+        #[arg(long, default_value = "32x32x3")]
+        input: String,
+        /// Inference batch
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// Training batch
+        #[arg(long, default_value_t = 128)]
+        train_batch: usize,
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Checkpoint file or run directory
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Output file (safetensors; schema in docs/export.md)
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct InferArgs {
+    /// Exported integer model file
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Image files (PNG, JPEG, ...): resized and centre-cropped to the model's input
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// How many classes to print per image
+    #[arg(long, default_value_t = 3)]
+    pub top: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Checkpoint file or run directory (or an exported model with --integer)
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Evaluate an exported integer model with the integer engine
+    #[arg(long)]
+    pub integer: bool,
+    /// With --integer: also run this checkpoint's training graph and report how many
+    /// predictions agree
+    #[arg(long, requires = "integer")]
+    pub against: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    #[arg(long)]
+    pub json: bool,
+}
