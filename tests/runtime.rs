@@ -137,3 +137,25 @@ fn timing_reports_gpu_or_wall_time() {
         assert_eq!(t.source(), "wall-clock");
     }
 }
+
+#[test]
+fn error_outside_a_scope_is_reported_by_wait_not_a_panic() {
+    // A device of its own: the shared one must not see this test's error.
+    gpu_or_skip!();
+    let gpu = pixembed::gpu::Gpu::new(&pixembed::gpu::AdapterRequest::default()).unwrap();
+    gpu.wait().unwrap();
+    // MAP_READ may only be combined with COPY_DST: a validation error, raised outside any
+    // error scope.
+    let _bad = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("invalid usage"),
+        size: 16,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let err = gpu.wait().unwrap_err().to_string();
+    assert!(err.contains("GPU error"), "{err}");
+    // Reported once; the device keeps working.
+    gpu.wait().unwrap();
+    let t = Tensor::from_slice(&gpu, &[3], &[1.0f32, 2.0, 3.0]).unwrap();
+    assert_eq!(t.to_vec::<f32>(&gpu).unwrap(), [1.0, 2.0, 3.0]);
+}

@@ -6,7 +6,7 @@ use super::pool::BufferPool;
 use super::registry::Registry;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Optional features found on the adapter and enabled on the device. Kernels that can
 /// use one keep a fallback for adapters without it.
@@ -40,6 +40,8 @@ struct Inner {
     limits: wgpu::Limits,
     registry: Registry,
     pool: BufferPool,
+    /// Errors raised outside an error scope (see [`Gpu::wait`]).
+    uncaptured: Arc<Mutex<Vec<String>>>,
 }
 
 /// Cheap to clone; all clones share one device.
@@ -79,6 +81,18 @@ impl Gpu {
             shader_f16: wanted.contains(wgpu::Features::SHADER_F16),
         };
         log::info!("GPU: {} [{reason}]", AdapterSummary::of(&info));
+        // wgpu's default handler panics on an error raised outside an error scope. Every
+        // pipeline and bind group is created inside one, but a device or queue error elsewhere
+        // (a bad buffer, a lost device) must reach the caller as an error, not a panic: keep it
+        // here and report it from the next `wait`.
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            log::error!("GPU error: {e}");
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
         let pool = BufferPool::new(device.clone());
         Ok(Gpu(Arc::new(Inner {
             summary: AdapterSummary::of(&info),
@@ -90,6 +104,7 @@ impl Gpu {
             features,
             limits,
             pool,
+            uncaptured,
         })))
     }
 
@@ -165,12 +180,28 @@ impl Gpu {
         Ok(())
     }
 
-    /// Block until all submitted work is done.
+    /// Block until all submitted work is done. Fails with the first GPU error raised since
+    /// the last wait outside an error scope (validation, out of memory, device lost).
     pub fn wait(&self) -> Result<()> {
         self.0
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.take_uncaptured_errors()
+    }
+
+    /// The errors raised outside an error scope since the last call, as one error.
+    pub fn take_uncaptured_errors(&self) -> Result<()> {
+        let errors = match self.0.uncaptured.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => return Err(Error::Gpu("the GPU error log is poisoned".into())),
+        };
+        match errors.first() {
+            None => Ok(()),
+            Some(first) => Err(Error::Gpu(format!(
+                "{} GPU error(s); the first: {first}",
+                errors.len()
+            ))),
+        }
     }
 }
