@@ -12,7 +12,6 @@
 
 use super::pack::View;
 use super::tiled::{self, TiledConv};
-use super::unrolled;
 use super::{check_geom, expect_f32, GeneralParams};
 use crate::error::{Error, Result};
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
@@ -26,10 +25,6 @@ pub enum DataGradPlan {
     /// The flipped convolution on the register-blocked kernel (dy dilated first at stride
     /// above 1).
     Tiled,
-    /// At stride 1 only: the flipped convolution on the channel-unrolled kernel
-    /// (conv_unrolled.wgsl, weights read at constant indices). The default where it
-    /// applies, then Tiled.
-    Unrolled,
 }
 
 /// Rows and columns of dy dilated by the stride: (Ho-1)*s + 1, (Wo-1)*s + 1.
@@ -62,16 +57,12 @@ impl DataGradPlan {
         match self {
             DataGradPlan::General => true,
             DataGradPlan::Tiled => view(g).supported(),
-            DataGradPlan::Unrolled => g.stride == 1 && unrolled::supported(&view(g)),
         }
     }
 
-    /// The default plan: the unrolled kernel, else the tiled one, where supported; the
-    /// general kernel otherwise.
+    /// The default plan: the tiled kernel where supported, the general kernel otherwise.
     pub fn choose(g: &ConvGeom) -> Self {
-        if DataGradPlan::Unrolled.supports(g) {
-            DataGradPlan::Unrolled
-        } else if DataGradPlan::Tiled.supports(g) {
+        if DataGradPlan::Tiled.supports(g) {
             DataGradPlan::Tiled
         } else {
             DataGradPlan::General
@@ -110,9 +101,6 @@ pub fn backward_data_with(
         )));
     }
     match plan {
-        DataGradPlan::Unrolled => {
-            unrolled::run(rec, &view(geom), geom, View::FlippedTransposed, dy, w)
-        }
         DataGradPlan::Tiled if geom.stride == 1 => {
             tiled::run(rec, &view(geom), geom, View::FlippedTransposed, dy, w)
         }

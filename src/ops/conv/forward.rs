@@ -2,7 +2,6 @@
 
 use super::pack::View;
 use super::tiled::{self, TiledConv};
-use super::unrolled;
 use super::{check_geom, expect_f32, GeneralParams};
 use crate::error::{Error, Result};
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
@@ -16,12 +15,8 @@ pub enum ForwardPlan {
     /// Register-blocked, weights in a uniform table: for 3-wide kernels at stride 1 or 2
     /// on inputs of at least 64 KiB, 8 pixels x 8 output channels per invocation with the
     /// input read through uniform windows (conv_window.wgsl); otherwise 4 pixels x 16
-    /// output channels (conv_tiled.wgsl).
+    /// output channels (conv_tiled.wgsl). The default wherever it applies.
     Tiled,
-    /// Stride 1, 3-wide kernels on large inputs: weights read at compile-time-constant
-    /// indices, 4 pixels x 16 output channels per invocation (conv_unrolled.wgsl). The
-    /// default wherever it applies, then Tiled.
-    Unrolled,
 }
 
 impl ForwardPlan {
@@ -30,15 +25,12 @@ impl ForwardPlan {
         match self {
             ForwardPlan::General => true,
             ForwardPlan::Tiled => view(g).supported(),
-            ForwardPlan::Unrolled => unrolled::supported(&view(g)),
         }
     }
 
-    /// The default plan for a geometry: unrolled, else tiled, where supported.
+    /// The default plan for a geometry: tiled where supported.
     pub fn choose(g: &ConvGeom) -> Self {
-        if ForwardPlan::Unrolled.supports(g) {
-            ForwardPlan::Unrolled
-        } else if ForwardPlan::Tiled.supports(g) {
+        if ForwardPlan::Tiled.supports(g) {
             ForwardPlan::Tiled
         } else {
             ForwardPlan::General
@@ -95,10 +87,13 @@ pub fn forward_with(
             )?;
             Ok(y)
         }
-        ForwardPlan::Tiled | ForwardPlan::Unrolled if !plan.supports(geom) => Err(
-            Error::Invalid(format!("conv forward: plan {plan:?} does not support {geom:?}")),
-        ),
-        ForwardPlan::Tiled => tiled::run(rec, &view(geom), geom, View::Forward, x, w),
-        ForwardPlan::Unrolled => unrolled::run(rec, &view(geom), geom, View::Forward, x, w),
+        ForwardPlan::Tiled => {
+            if !plan.supports(geom) {
+                return Err(Error::Invalid(format!(
+                    "conv forward: the tiled kernel does not support {geom:?}"
+                )));
+            }
+            tiled::run(rec, &view(geom), geom, View::Forward, x, w)
+        }
     }
 }

@@ -23,7 +23,6 @@ mod backward_weight;
 mod forward;
 mod pack;
 mod tiled;
-mod unrolled;
 mod wgrad_window;
 mod window;
 
