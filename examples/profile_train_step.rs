@@ -40,7 +40,9 @@ fn main() -> pixembed::Result<()> {
         limit_test: None,
         log_every: 1,
     };
-    let px: Vec<u8> = (0..batch * 32 * 32 * 3).map(|i| (i * 37 % 251) as u8).collect();
+    let px: Vec<u8> = (0..batch * 32 * 32 * 3)
+        .map(|i| (i * 37 % 251) as u8)
+        .collect();
     let pixels = Tensor::from_slice(&gpu, &[batch, 32, 32, 3], &px)?;
     let labels_host: Vec<i32> = (0..batch).map(|i| (i % 10) as i32).collect();
     let labels = Tensor::from_slice(&gpu, &[batch], &labels_host)?;
@@ -72,7 +74,10 @@ fn main() -> pixembed::Result<()> {
         }
         first += t.passes.len();
         if t.passes.is_empty() || first >= dispatches {
-            println!("{dispatches} dispatches per step, timed over {} steps", wall.len());
+            println!(
+                "{dispatches} dispatches per step, timed over {} steps",
+                wall.len()
+            );
             break;
         }
     }

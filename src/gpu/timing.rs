@@ -91,7 +91,10 @@ impl Timestamps {
     }
 
     pub fn resolve(&self, enc: &mut wgpu::CommandEncoder, passes: usize) {
-        let n = (passes.saturating_sub(self.first).min(self.capacity as usize) * 2) as u32;
+        let n = (passes
+            .saturating_sub(self.first)
+            .min(self.capacity as usize)
+            * 2) as u32;
         if n > 0 {
             enc.resolve_query_set(&self.set, 0..n, &self.resolve, 0);
         }
