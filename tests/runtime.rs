@@ -159,3 +159,28 @@ fn error_outside_a_scope_is_reported_by_wait_not_a_panic() {
     let t = Tensor::from_slice(&gpu, &[3], &[1.0f32, 2.0, 3.0]).unwrap();
     assert_eq!(t.to_vec::<f32>(&gpu).unwrap(), [1.0, 2.0, 3.0]);
 }
+
+#[test]
+fn timing_window_times_only_its_dispatches() {
+    let gpu = gpu_or_skip!();
+    let x = Tensor::from_slice(gpu, &[1 << 12], &common::rand_f32(4, 1 << 12, -1.0, 3.0)).unwrap();
+    // Dispatches 2 and 3 of 5.
+    let mut rec = Recorder::new(gpu).with_timing_window(2, 2);
+    for _ in 0..5 {
+        ops::quant::forward(&mut rec, QuantSpec::default(), &x).unwrap();
+    }
+    let t = rec.submit_timed().unwrap();
+    if gpu.features().timestamp_query {
+        assert_eq!(t.passes.len(), 2);
+        assert!(t
+            .passes
+            .iter()
+            .all(|(name, s)| name == "quant::forward" && *s >= 0.0));
+    } else {
+        assert!(t.passes.is_empty());
+    }
+    // A window past the last dispatch times nothing.
+    let mut rec = Recorder::new(gpu).with_timing_window(9, 4);
+    ops::quant::forward(&mut rec, QuantSpec::default(), &x).unwrap();
+    assert!(rec.submit_timed().unwrap().passes.is_empty());
+}

@@ -54,7 +54,8 @@ pub struct Recorder<'g> {
     blocks: Vec<(Arc<PooledBuffer>, Vec<u8>)>,
     align: u64,
     timestamps: Option<Timestamps>,
-    labels: Vec<&'static str>,
+    /// (shader, entry point) of each dispatch, for the timing report.
+    labels: Vec<(&'static str, &'static str)>,
     dispatches: usize,
 }
 
@@ -78,6 +79,16 @@ impl<'g> Recorder<'g> {
     pub fn with_timing(mut self, max_passes: u32) -> Self {
         if self.gpu.features().timestamp_query {
             self.timestamps = Some(Timestamps::new(self.gpu, max_passes));
+        }
+        self
+    }
+
+    /// Record GPU timestamps around dispatches `first .. first + max_passes` only (profiling
+    /// work of more dispatches than one query set holds, one window per run); the times
+    /// returned by [`Recorder::submit_timed`] cover that window.
+    pub fn with_timing_window(mut self, first: usize, max_passes: u32) -> Self {
+        if self.gpu.features().timestamp_query {
+            self.timestamps = Some(Timestamps::new(self.gpu, max_passes).starting_at(first));
         }
         self
     }
@@ -197,7 +208,7 @@ impl<'g> Recorder<'g> {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
-        self.labels.push(kernel.entry);
+        self.labels.push((kernel.shader, kernel.entry));
         self.dispatches += 1;
         Ok(())
     }
@@ -252,7 +263,7 @@ impl<'g> Recorder<'g> {
     ) -> (
         Vec<wgpu::CommandBuffer>,
         Option<Timestamps>,
-        Vec<&'static str>,
+        Vec<(&'static str, &'static str)>,
         Vec<Arc<PooledBuffer>>,
     ) {
         for (buf, data) in &self.blocks {

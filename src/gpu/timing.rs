@@ -12,7 +12,7 @@ pub struct PassTimes {
     pub wall_s: f64,
     /// Seconds from the first pass's start to the last pass's end (GPU clock), if timed.
     pub gpu_s: Option<f64>,
-    /// Per dispatch: (entry point, seconds), if timed.
+    /// Per dispatch: ("shader::entry point", seconds), if timed.
     pub passes: Vec<(String, f64)>,
 }
 
@@ -41,6 +41,10 @@ pub(crate) struct Timestamps {
     set: wgpu::QuerySet,
     resolve: wgpu::Buffer,
     capacity: u32,
+    /// Index of the first timed pass (passes before it and past first + capacity untimed).
+    first: usize,
+    /// Whether a partial window is wanted (set by `starting_at`).
+    window: bool,
     period_ns: f64,
 }
 
@@ -63,11 +67,22 @@ impl Timestamps {
             set,
             resolve,
             capacity,
+            first: 0,
+            window: false,
             period_ns: gpu.queue().get_timestamp_period() as f64,
         }
     }
 
+    /// Time passes `first ..` instead of `0 ..` (profiling work of more passes than one
+    /// query set holds, one window per run).
+    pub fn starting_at(mut self, first: usize) -> Self {
+        self.first = first;
+        self.window = true;
+        self
+    }
+
     pub fn writes(&self, pass: usize) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
+        let pass = pass.checked_sub(self.first)?;
         (pass < self.capacity as usize).then(|| wgpu::ComputePassTimestampWrites {
             query_set: &self.set,
             beginning_of_pass_write_index: Some(2 * pass as u32),
@@ -76,17 +91,22 @@ impl Timestamps {
     }
 
     pub fn resolve(&self, enc: &mut wgpu::CommandEncoder, passes: usize) {
-        let n = (passes.min(self.capacity as usize) * 2) as u32;
+        let n = (passes
+            .saturating_sub(self.first)
+            .min(self.capacity as usize)
+            * 2) as u32;
         if n > 0 {
             enc.resolve_query_set(&self.set, 0..n, &self.resolve, 0);
         }
     }
 
-    pub fn read(&self, gpu: &Gpu, labels: &[&str], wall_s: f64) -> Result<PassTimes> {
-        // More passes than query slots: a partial GPU span would understate the time.
-        if labels.is_empty() || labels.len() > self.capacity as usize {
+    pub fn read(&self, gpu: &Gpu, labels: &[(&str, &str)], wall_s: f64) -> Result<PassTimes> {
+        // More passes than query slots: a partial GPU span would understate the time (a
+        // window starting past pass 0 is partial on purpose and reported as such).
+        if labels.len() <= self.first || (!self.window && labels.len() > self.capacity as usize) {
             return Ok(PassTimes::wall_only(wall_s));
         }
+        let labels = &labels[self.first..labels.len().min(self.first + self.capacity as usize)];
         let n = labels.len();
         let bytes = super::readback::read_bytes(gpu, &self.resolve, n as u64 * 16)?;
         let ticks: &[u64] = bytemuck::cast_slice(&bytes);
@@ -94,7 +114,7 @@ impl Timestamps {
         let passes = (0..n)
             .map(|i| {
                 (
-                    labels[i].to_string(),
+                    format!("{}::{}", labels[i].0, labels[i].1),
                     s(ticks[2 * i + 1].saturating_sub(ticks[2 * i])),
                 )
             })
