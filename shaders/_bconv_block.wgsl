@@ -31,6 +31,10 @@ override KW: u32 = 3u;
 override STRIDE: u32 = 1u;
 // vec4 channel blocks per invocation (1..16).
 override QV: u32 = 16u;
+// Deferred byte sums for 2-bit inputs of one word per plane (CW = 1), chosen by the host:
+// 0 off; 1 at most 16 channels (both planes in one word, at most 31 taps); 2 up to 32
+// channels (at most 10 taps). See dot4_deferred.
+override DEFER: u32 = 0u;
 // Words per input pixel and 4-word chunks per pixel.
 override WPX: u32 = BITS * CW;
 override CHUNKS: u32 = (WPX + 3u) / 4u;
@@ -107,6 +111,9 @@ fn load_tap(row_base: u32, row_inside: bool, ix: i32, m: u32) -> vec4<u32> {
 // sum_e popcount(v_e & w_e) << sh_e for 4 channels: element e of the chunk is word
 // j = (4m + e) % CW of plane b = sh_e = (4m + e) / CW.
 fn dot4(v: vec4<u32>, w: W4, sh: vec4<u32>) -> vec4<u32> {
+    if DEFER != 0u {
+        return dot4_deferred(v, w);
+    }
     if BITS == 2u && CW == 2u {
         return dot4_2x2(v, w);
     }
@@ -149,6 +156,43 @@ fn dot4_2x2(v: vec4<u32>, w: W4) -> vec4<u32> {
     let z1 = nibble_counts(vec4<u32>(v.y) & w.e1) + (nibble_counts(vec4<u32>(v.w) & w.e1) << vec4<u32>(1u));
     let b = (z0 & m4) + ((z0 >> vec4<u32>(4u)) & m4) + (z1 & m4) + ((z1 >> vec4<u32>(4u)) & m4);
     return (b * vec4<u32>(0x01010101u)) >> vec4<u32>(24u);
+}
+
+// Narrow 2-bit layers (CW = 1: a pixel is v = (a_0, a_1, 0, 0), plane 0 and plane 1), per
+// tap, left as 4 byte counts per channel that are summed once per block by `finish_deferred`
+// instead of once per tap:
+//   DEFER 1 (channels < 16, the upper half of each plane word is zero): one word
+//     a_0 | a_1 << 16 against w | w << 16; byte 0, 1 count plane 0 and bytes 2, 3 plane 1
+//     (<= 8 each per tap), so S = bytes 0 + 1 + 2 (bytes 2 + 3). Half the and/count work of
+//     two plane words, and the word's unused half is filled.
+//   DEFER 2: nibbles z = n(a_0 & w) + 2 n(a_1 & w) (<= 12), widened to 4 bytes (<= 24 per
+//     tap); S = the sum of the 4 bytes.
+// Byte sums must stay below 256 over all taps: KH KW <= 31 (DEFER 1) or <= 10 (DEFER 2).
+fn dot4_deferred(v: vec4<u32>, w: W4) -> vec4<u32> {
+    let m4 = vec4<u32>(0x0f0f0f0fu);
+    var z: vec4<u32>;
+    if DEFER == 1u {
+        let both = vec4<u32>(v.x | (v.y << 16u));
+        z = nibble_counts(both & ((w.e0 & vec4<u32>(0xffffu)) | (w.e0 << vec4<u32>(16u))));
+    } else {
+        z = nibble_counts(vec4<u32>(v.x) & w.e0) + (nibble_counts(vec4<u32>(v.y) & w.e0) << vec4<u32>(1u));
+    }
+    return (z & m4) + ((z >> vec4<u32>(4u)) & m4);
+}
+
+// S of 4 channels from the byte counts of dot4_deferred.
+fn finish4(x: vec4<u32>) -> vec4<u32> {
+    let m8 = vec4<u32>(0xffu);
+    let lo = (x & m8) + ((x >> vec4<u32>(8u)) & m8);
+    let hi = ((x >> vec4<u32>(16u)) & m8) + (x >> vec4<u32>(24u));
+    return lo + select(hi, 2u * hi, DEFER == 1u);
+}
+
+fn finish_deferred(a: Px4) -> Px4 {
+    if DEFER == 0u {
+        return a;
+    }
+    return Px4(finish4(a.p0), finish4(a.p1), finish4(a.p2), finish4(a.p3));
 }
 
 // S += chunk . weights for channel block q of the 4 pixels (wi: weight index of each element).
@@ -285,7 +329,12 @@ fn block_sums(bl: Block) -> Sums {
             }
         }
     }
-    return Sums(b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, t);
+    return Sums(finish_deferred(b0), finish_deferred(b1), finish_deferred(b2),
+                finish_deferred(b3), finish_deferred(b4), finish_deferred(b5),
+                finish_deferred(b6), finish_deferred(b7), finish_deferred(b8),
+                finish_deferred(b9), finish_deferred(b10), finish_deferred(b11),
+                finish_deferred(b12), finish_deferred(b13), finish_deferred(b14),
+                finish_deferred(b15), t);
 }
 
 // acc = 2 S - T for 4 channels of one pixel.

@@ -29,6 +29,8 @@ pub(super) struct Plan {
     groups: usize,
     /// Groups staged and computed per dispatch.
     groups_per_chunk: usize,
+    /// The kernel's DEFER mode (deferred byte sums for narrow 2-bit inputs).
+    defer: u32,
 }
 
 impl Plan {
@@ -73,8 +75,21 @@ impl Plan {
                     qv,
                     groups,
                     groups_per_chunk: per_chunk.min(groups),
+                    defer: deferred_mode(geom, bits),
                 })
             })
+    }
+}
+
+/// DEFER of shaders/_bconv_block.wgsl: 2-bit inputs of one word per plane keep per-tap byte
+/// counts, which must stay below 256: 8 per tap with both planes in one word (at most 16
+/// channels), 24 per tap otherwise.
+fn deferred_mode(geom: &ConvGeom, bits: u32) -> u32 {
+    let taps = geom.kh * geom.kw;
+    match (bits, words_for(geom.c)) {
+        (2, 1) if geom.c <= 16 && taps <= 31 => 1,
+        (2, 1) if taps <= 10 => 2,
+        _ => 0,
     }
 }
 
@@ -128,6 +143,7 @@ pub(super) fn forward(
         ("KW", g.kw as f64),
         ("STRIDE", g.stride as f64),
         ("QV", plan.qv as f64),
+        ("DEFER", plan.defer as f64),
     ];
     let (shader, entry) = match out {
         Output::I32 => ("bconv_blocked", "forward_i32"),
