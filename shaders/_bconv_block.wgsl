@@ -31,7 +31,8 @@ override KW: u32 = 3u;
 override STRIDE: u32 = 1u;
 // vec4 channel blocks per invocation (1..16).
 override QV: u32 = 16u;
-// Deferred byte sums for 2-bit inputs of one word per plane (CW = 1), chosen by the host:
+// Deferred byte sums for 2-bit inputs of one word per plane (CW = 1), chosen by the host
+// (software adapters, where countOneBits is emulated):
 // 0 off; 1 at most 16 channels (both planes in one word, at most 31 taps); 2 up to 32
 // channels (at most 10 taps). See dot4_deferred.
 override DEFER: u32 = 0u;

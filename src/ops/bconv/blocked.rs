@@ -75,7 +75,7 @@ impl Plan {
                     qv,
                     groups,
                     groups_per_chunk: per_chunk.min(groups),
-                    defer: deferred_mode(geom, bits),
+                    defer: deferred_mode(gpu, geom, bits),
                 })
             })
     }
@@ -83,9 +83,14 @@ impl Plan {
 
 /// DEFER of shaders/_bconv_block.wgsl: 2-bit inputs of one word per plane keep per-tap byte
 /// counts, which must stay below 256: 8 per tap with both planes in one word (at most 16
-/// channels), 24 per tap otherwise.
-fn deferred_mode(geom: &ConvGeom, bits: u32) -> u32 {
+/// channels), 24 per tap otherwise. Only on software adapters, where `countOneBits` is
+/// emulated (it halved the time of ResNet-20's 16- and 32-channel layers on lavapipe); GPUs
+/// with a native popcount keep the plain sums.
+fn deferred_mode(gpu: &Gpu, geom: &ConvGeom, bits: u32) -> u32 {
     let taps = geom.kh * geom.kw;
+    if !gpu.is_software() {
+        return 0;
+    }
     match (bits, words_for(geom.c)) {
         (2, 1) if geom.c <= 16 && taps <= 31 => 1,
         (2, 1) if taps <= 10 => 2,
