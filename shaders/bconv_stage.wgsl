@@ -15,7 +15,7 @@ struct Params {
     // Taps KH * KW and words per weight row CW (stage_weights).
     taps: u32,
     cw: u32,
-    // Thresholds per channel 2^k - 1 (stage_thresholds).
+    // Thresholds per channel (row) 2^k - 1 (stage_thresholds, stage_residual).
     levels: u32,
     _p0: u32,
 }
@@ -78,6 +78,31 @@ fn stage_thresholds(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
             word = th_flags[o];
         } else {
             word = th_values[o * p.levels + slot - 1u];
+        }
+    }
+    th_dst[s] = word;
+}
+
+// Residual rows: thresholds [O, levels + 1, levels] and flags [O, levels + 1] -> channel
+// block cb, shortcut code r owns vec4 elements (cb (levels + 1) + r) (levels + 1) + slot:
+// slot 0 = the 4 flags of row r, slot 1 + i = the 4 thresholds i of row r.
+@compute @workgroup_size(64)
+fn stage_residual(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    let s = linear_index(wid, nwg, lid, 64u);
+    if s >= p.total { return; }
+    let rows = p.levels + 1u;
+    let e = s % 4u;
+    let slot = (s / 4u) % rows;
+    let r = (s / (4u * rows)) % rows;
+    let cb = s / (4u * rows * rows);
+    let o = p.o_base + cb * 4u + e;
+    var word = 0u;
+    if o < p.o {
+        if slot == 0u {
+            word = th_flags[o * rows + r];
+        } else {
+            word = th_values[(o * rows + r) * p.levels + slot - 1u];
         }
     }
     th_dst[s] = word;

@@ -98,9 +98,14 @@ fn random_thresholds(o: usize, bits: u32, acc: &[i32], seed: u64) -> (Vec<i32>, 
 
 /// GPU accumulators on `path` == reference.
 fn check_i32(cs: &Case, path: Path, seed: u64) {
-    let gpu = common::gpu().unwrap();
     let (codes, signs) = random_problem(cs, seed);
-    let (x, w) = upload(gpu, cs, &codes, &signs);
+    check_i32_on(cs, path, &codes, &signs);
+}
+
+/// GPU accumulators on `path` == reference for given codes and signs.
+fn check_i32_on(cs: &Case, path: Path, codes: &[u32], signs: &[i32]) {
+    let gpu = common::gpu().unwrap();
+    let (x, w) = upload(gpu, cs, codes, signs);
     let mut rec = Recorder::new(gpu);
     let y = bconv::forward(&mut rec, &cs.g, cs.bits, &x, &w, Output::I32, path).unwrap();
     rec.submit();
@@ -108,7 +113,7 @@ fn check_i32(cs: &Case, path: Path, seed: u64) {
     common::assert_exact(
         &format!("bconv {path:?} {cs:?}"),
         &y.to_vec::<i32>(gpu).unwrap(),
-        &r::bconv_forward(&cs.g, &codes, &signs),
+        &r::bconv_forward(&cs.g, codes, signs),
     );
 }
 
@@ -160,6 +165,30 @@ fn blocked_covers_every_kernel_size_and_code_width() {
     ];
     for (i, cs) in cases.into_iter().enumerate() {
         check_i32(&cs, Path::Blocked, 300 + i as u64);
+    }
+}
+
+#[test]
+fn narrow_two_bit_inputs_defer_byte_sums_exactly() {
+    let _gpu = gpu_or_skip!();
+    // 2-bit inputs of one word per plane keep per-tap byte counts (both planes in one word
+    // up to 16 channels and 31 taps; two words up to 10 taps; else the plain sums): every
+    // regime and its limits, on random codes and on all-ones codes and weights, where the
+    // byte counts reach their largest values (8 x 25 taps, 24 x 9 taps).
+    let cases = [
+        case(1, 7, 9, 16, 16, 5, 1, 2, 2),
+        case(2, 7, 5, 9, 12, 3, 2, 1, 2),
+        case(1, 6, 7, 32, 8, 3, 2, 1, 2),
+        case(1, 5, 5, 20, 40, 3, 1, 1, 2),
+        case(1, 9, 8, 20, 8, 5, 1, 2, 2),
+        case(1, 9, 9, 16, 8, 7, 1, 3, 2),
+    ];
+    for (i, cs) in cases.into_iter().enumerate() {
+        check_i32(&cs, Path::Blocked, 460 + i as u64);
+        let g = &cs.g;
+        let codes = vec![3; g.n * g.h * g.w * g.c];
+        let signs = vec![1; g.o * g.kh * g.kw * g.c];
+        check_i32_on(&cs, Path::Blocked, &codes, &signs);
     }
 }
 

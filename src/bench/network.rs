@@ -24,6 +24,8 @@ pub struct NetworkRow {
     /// "inference float-first", "inference fully-quantized", "train-step fully-quantized".
     pub what: String,
     pub batch: usize,
+    /// Untimed runs before the timed ones.
+    pub warmup: usize,
     pub timing: Timing,
     pub images_per_sec: f64,
     /// Per-layer share of the time (inference, GPU timestamps only).
@@ -64,7 +66,9 @@ fn random_pixels(gpu: &Gpu, n: usize, input: [usize; 3], seed: u64) -> Result<Te
     Tensor::from_slice(gpu, &[n, input[0], input[1], input[2]], &px)
 }
 
-/// Integer-engine inference throughput of `cfg` (randomly initialised, folded).
+/// Integer-engine inference throughput of `cfg` (randomly initialised, folded): one warm-up
+/// run (pipeline creation), then `reps` runs timed with GPU timestamps per dispatch; the
+/// median is reported and the median run's dispatches are attributed to layers.
 pub fn inference(
     gpu: &Gpu,
     cfg: &ModelConfig,
@@ -75,14 +79,27 @@ pub fn inference(
     let model = Model::new(gpu, cfg, 1)?;
     let mut int = fold_model(gpu, model)?;
     let pixels = random_pixels(gpu, batch, cfg.input, 2)?;
-    let timing = time_op(gpu, 2, reps, |rec| {
-        int.record(rec, &pixels, None).map(|_| ())
-    })?;
-    // One more run with timestamps per dispatch, attributed to layers.
+    let mut warm = Recorder::new(gpu);
+    int.record(&mut warm, &pixels, None)?;
+    warm.submit();
+    gpu.wait()?;
+    let mut runs = Vec::with_capacity(reps.max(1));
     let mut marks = Vec::new();
-    let mut rec = Recorder::new(gpu).with_timing(2048);
-    int.record(&mut rec, &pixels, Some(&mut marks))?;
-    let times = rec.submit_timed()?;
+    for _ in 0..reps.max(1) {
+        marks.clear();
+        let mut rec = Recorder::new(gpu).with_timing(2048);
+        int.record(&mut rec, &pixels, Some(&mut marks))?;
+        runs.push(rec.submit_timed()?);
+    }
+    runs.sort_by(|a, b| a.best_s().total_cmp(&b.best_s()));
+    let timing = Timing {
+        median_s: runs[runs.len() / 2].best_s(),
+        min_s: runs[0].best_s(),
+        max_s: runs[runs.len() - 1].best_s(),
+        runs: runs.len(),
+        source: runs[0].source(),
+    };
+    let times = &runs[runs.len() / 2];
     let mut layers = Vec::new();
     if !times.passes.is_empty() {
         let total: f64 = times.passes.iter().map(|(_, s)| s).sum();
@@ -105,6 +122,7 @@ pub fn inference(
     Ok(NetworkRow {
         what: label.into(),
         batch,
+        warmup: 1,
         images_per_sec: batch as f64 / timing.median_s,
         timing,
         layers,
@@ -150,6 +168,7 @@ pub fn train_step(
     Ok(NetworkRow {
         what: label.into(),
         batch,
+        warmup: 1,
         images_per_sec: batch as f64 / timing.median_s,
         timing,
         layers: Vec::new(),

@@ -99,10 +99,12 @@ pub fn network(adapter: &AdapterSummary, rows: &[NetworkRow]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<30} batch {:>4}: {:>9.1} images/s  (median {:.1} ms, min {:.1}, max {:.1})",
+            "{:<30} batch {:>4}: {:>9.1} images/s  (median of {} runs after {} warm-up: {:.1} ms, min {:.1}, max {:.1})",
             r.what,
             r.batch,
             r.images_per_sec,
+            r.timing.runs,
+            r.warmup,
             r.timing.median_s * 1e3,
             r.timing.min_s * 1e3,
             r.timing.max_s * 1e3

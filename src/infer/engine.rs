@@ -1,5 +1,6 @@
 //! The integer inference engine: u8 image -> LUT gather (packed) -> [bitwise conv ->
-//! integer thresholds -> packed codes] per layer -> head -> class scores.
+//! integer thresholds (residual units: per shortcut code, fused into the conv) -> packed
+//! codes] per layer -> head -> class scores.
 //!
 //! No float arithmetic runs between the input and the head, except for the float
 //! first-layer variant, whose first layer is by definition a float convolution (it runs the
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
 use crate::ops::threshold::Thresholds;
-use crate::ops::{bconv, lut, pack, packed_pool, residual_threshold};
+use crate::ops::{bconv, lut, pack, packed_pool};
 
 /// The geometry of a unit on an input of `n` images of `h x w`.
 fn geom(u: &IntUnit, n: usize, h: usize, w: usize) -> ConvGeom {
@@ -102,10 +103,21 @@ impl IntModel {
                     let (xin, cin) = block_in.take().ok_or_else(|| {
                         Error::Invalid("residual unit without a block input".into())
                     })?;
-                    let acc =
-                        bconv::forward_i32(rec, &geom(u, n, hh, ww), u.in_bits, &x, &u.weights)?;
-                    residual_threshold::apply(
-                        rec, &acc, &xin, cin, *stride, u.out_bits, thresholds, flags,
+                    let res = bconv::Residual {
+                        thresholds,
+                        flags,
+                        input: &xin,
+                        cin,
+                        stride: *stride,
+                        bits: u.out_bits,
+                    };
+                    bconv::forward_residual(
+                        rec,
+                        &geom(u, n, hh, ww),
+                        u.in_bits,
+                        &x,
+                        &u.weights,
+                        res,
                     )?
                 }
                 UnitKind::MaxPool => packed_pool::max2x2(rec, &x)?,

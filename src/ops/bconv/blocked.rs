@@ -1,10 +1,11 @@
-//! The register-blocked bitwise convolution (shaders/bconv_blocked.wgsl): each invocation
-//! computes 4 neighbouring output pixels x `4 qv` output channels (a channel group). Weights
-//! (and scales or thresholds) of a range of groups are first staged into 64 KiB uniform
+//! The register-blocked bitwise convolution (shaders/_bconv_block.wgsl, with the epilogues of
+//! bconv_blocked.wgsl and bconv_residual.wgsl): each invocation computes 4 neighbouring
+//! output pixels x `4 qv` output channels (a channel group). Weights (and scales, thresholds
+//! or residual threshold rows) of a range of groups are first staged into 64 KiB uniform
 //! buffers by shaders/bconv_stage.wgsl; when all groups do not fit, the convolution runs as
 //! several dispatches over ranges ("chunks") of groups.
 
-use super::{output_tensor, Output};
+use super::{output_tensor, Output, Residual};
 use crate::error::Result;
 use crate::gpu::{grid, grid_for, Arg, DType, Gpu, Kernel, Recorder, Tensor};
 use crate::ops::layout::{words_for, ConvGeom};
@@ -28,6 +29,8 @@ pub(super) struct Plan {
     groups: usize,
     /// Groups staged and computed per dispatch.
     groups_per_chunk: usize,
+    /// The kernel's DEFER mode (deferred byte sums for narrow 2-bit inputs).
+    defer: u32,
 }
 
 impl Plan {
@@ -52,7 +55,8 @@ impl Plan {
                 let qb = 4 * qv;
                 let groups = geom.o.div_ceil(qb);
                 // Packed output words must not be shared by two groups.
-                if matches!(out, Output::Threshold(_)) && groups > 1 && qb % 32 != 0 {
+                let packed = matches!(out, Output::Threshold(_) | Output::Residual(_));
+                if packed && groups > 1 && qb % 32 != 0 {
                     return None;
                 }
                 let weight_words = taps * cw * qb;
@@ -60,6 +64,8 @@ impl Plan {
                     Output::I32 => 0,
                     Output::Scaled(_) => qb,
                     Output::Threshold(th) => qb << th.bits,
+                    // A row of 2^bits words per (channel, shortcut code).
+                    Output::Residual(r) => qb << (2 * r.bits),
                 };
                 let per_chunk = (STAGE_WORDS / weight_words)
                     .min(STAGE_WORDS.checked_div(aux_words).unwrap_or(usize::MAX));
@@ -69,8 +75,26 @@ impl Plan {
                     qv,
                     groups,
                     groups_per_chunk: per_chunk.min(groups),
+                    defer: deferred_mode(gpu, geom, bits),
                 })
             })
+    }
+}
+
+/// DEFER of shaders/_bconv_block.wgsl: 2-bit inputs of one word per plane keep per-tap byte
+/// counts, which must stay below 256: 8 per tap with both planes in one word (at most 16
+/// channels), 24 per tap otherwise. Only on software adapters, where `countOneBits` is
+/// emulated (it halved the time of ResNet-20's 16- and 32-channel layers on lavapipe); GPUs
+/// with a native popcount keep the plain sums.
+fn deferred_mode(gpu: &Gpu, geom: &ConvGeom, bits: u32) -> u32 {
+    let taps = geom.kh * geom.kw;
+    if !gpu.is_software() {
+        return 0;
+    }
+    match (bits, words_for(geom.c)) {
+        (2, 1) if geom.c <= 16 && taps <= 31 => 1,
+        (2, 1) if taps <= 10 => 2,
+        _ => 0,
     }
 }
 
@@ -124,14 +148,28 @@ pub(super) fn forward(
         ("KW", g.kw as f64),
         ("STRIDE", g.stride as f64),
         ("QV", plan.qv as f64),
+        ("DEFER", plan.defer as f64),
     ];
-    let entry = match out {
-        Output::I32 => "forward_i32",
-        Output::Scaled(_) => "forward_scaled",
+    let (shader, entry) = match out {
+        Output::I32 => ("bconv_blocked", "forward_i32"),
+        Output::Scaled(_) => ("bconv_blocked", "forward_scaled"),
         Output::Threshold(th) => {
             constants.push(("KOUT", th.bits as f64));
-            "forward_threshold"
+            ("bconv_blocked", "forward_threshold")
         }
+        Output::Residual(r) => {
+            constants.push(("KOUT", r.bits as f64));
+            constants.push(("RSTRIDE", r.stride as f64));
+            ("bconv_residual", "forward_residual")
+        }
+    };
+    // The shortcut's shape (residual output only).
+    let shortcut = match out {
+        Output::Residual(r) => {
+            let s = r.input.shape();
+            [s[1], s[2], r.cin, s[4]].map(|v| v as u32)
+        }
+        _ => [0; 4],
     };
     let mut first = 0;
     while first < plan.groups {
@@ -144,6 +182,7 @@ pub(super) fn forward(
                 Some(stage(rec, plan, Stage::Channels(scale), o_base, groups)?)
             }
             Output::Threshold(th) => Some(stage(rec, plan, Stage::Thresholds(th), o_base, groups)?),
+            Output::Residual(r) => Some(stage(rec, plan, Stage::Residual(r), o_base, groups)?),
         };
         let p = Params {
             h: g.h as u32,
@@ -169,8 +208,12 @@ pub(super) fn forward(
         if let Some(aux) = &aux {
             args.push(Arg::Uniform(aux));
         }
+        if let Output::Residual(r) = out {
+            args.push(Arg::T(r.input));
+            args.push(Arg::Params(bytemuck::cast_slice(&shortcut)));
+        }
         rec.dispatch(
-            &Kernel::new("bconv_blocked", entry).with(&constants),
+            &Kernel::new(shader, entry).with(&constants),
             &args,
             grid(rec.gpu(), (groups * wg_per_group) as u32),
         )?;
@@ -184,6 +227,7 @@ enum Stage<'a> {
     Weights(&'a Tensor),
     Channels(&'a Tensor),
     Thresholds(&'a Thresholds),
+    Residual(Residual<'a>),
 }
 
 /// Stage the data of `groups` channel groups from channel `o_base` into a fresh 64 KiB
@@ -206,6 +250,12 @@ fn stage(
             channels << th.bits,
             levels(th.bits),
             vec![&th.values, &th.flags],
+        ),
+        Stage::Residual(r) => (
+            "stage_residual",
+            channels << (2 * r.bits),
+            levels(r.bits),
+            vec![r.thresholds, r.flags],
         ),
     };
     let p = StageParams {

@@ -1,11 +1,12 @@
 //! The general bitwise convolution: one output element per invocation, any shape
-//! (shaders/bconv.wgsl). Thresholded output = accumulators, then `threshold::apply_packed`.
+//! (shaders/bconv.wgsl). Thresholded output = accumulators, then `threshold::apply_packed`;
+//! residual output = accumulators, then `residual_threshold::apply`.
 
 use super::{output_tensor, Output};
 use crate::error::Result;
 use crate::gpu::{grid_for, Arg, Kernel, Recorder, Tensor};
 use crate::ops::layout::{words_for, ConvGeom};
-use crate::ops::threshold;
+use crate::ops::{residual_threshold, threshold};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -35,6 +36,19 @@ pub(super) fn forward(
     if let Output::Threshold(th) = out {
         let acc = forward(rec, geom, bits, x, w, Output::I32)?;
         return threshold::apply_packed(rec, &acc, th);
+    }
+    if let Output::Residual(r) = out {
+        let acc = forward(rec, geom, bits, x, w, Output::I32)?;
+        return residual_threshold::apply(
+            rec,
+            &acc,
+            r.input,
+            r.cin,
+            r.stride,
+            r.bits,
+            r.thresholds,
+            r.flags,
+        );
     }
     let y = output_tensor(rec, geom, out)?;
     let total = y.numel();

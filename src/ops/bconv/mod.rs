@@ -9,9 +9,11 @@
 //!     = sum_b 2^b (2 popcount(a_b AND w) - popcount(a_b))      summed over words
 //! ```
 //!
-//! Padded pixels contribute nothing (exact zero padding). Three outputs: the integer
-//! accumulators, `acc * scale[o]` in f32, and codes of per-channel thresholds packed as the
-//! next layer's bit-planes. Reference: [`crate::reference::bconv`].
+//! Padded pixels contribute nothing (exact zero padding). Four outputs: the integer
+//! accumulators, `acc * scale[o]` in f32, codes of per-channel thresholds packed as the
+//! next layer's bit-planes, and codes of residual thresholds (per channel and shortcut code,
+//! see [`Residual`]) packed the same way. Reference: [`crate::reference::bconv`] (and
+//! [`crate::reference::lut::residual_threshold`] of its accumulators).
 //!
 //! Two kernel families compute the same integers: [`Path::Blocked`] (register-blocked, 4
 //! pixels x up to 64 channels per invocation, weights in a uniform buffer; the fast path)
@@ -20,6 +22,9 @@
 
 mod blocked;
 mod general;
+mod residual;
+
+pub use residual::Residual;
 
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
@@ -47,6 +52,8 @@ pub enum Output<'a> {
     Scaled(&'a Tensor),
     /// Bits `[N, Ho, Wo, k_out, Ow]`: threshold codes as packed bit-planes.
     Threshold(&'a Thresholds),
+    /// Bits `[N, Ho, Wo, bits, Ow]`: residual threshold codes as packed bit-planes.
+    Residual(Residual<'a>),
 }
 
 /// Integer accumulators I32 `[N, Ho, Wo, O]`.
@@ -90,6 +97,19 @@ pub fn forward_threshold(
         )));
     }
     forward(rec, geom, bits, x, w, Output::Threshold(th), Path::Auto)
+}
+
+/// Fused residual thresholds: Bits `[N, Ho, Wo, res.bits, Ow]`, the codes of
+/// [`crate::reference::lut::residual_threshold`] packed as the next layer's bit-planes.
+pub fn forward_residual(
+    rec: &mut Recorder,
+    geom: &ConvGeom,
+    bits: u32,
+    x: &Tensor,
+    w: &Tensor,
+    res: Residual,
+) -> Result<Tensor> {
+    forward(rec, geom, bits, x, w, Output::Residual(res), Path::Auto)
 }
 
 /// Any output on a chosen kernel family (tests compare the families; `Path::Auto` is what
@@ -140,6 +160,7 @@ fn check(geom: &ConvGeom, bits: u32, x: &Tensor, w: &Tensor, out: Output) -> Res
         Output::I32 => Ok(()),
         Output::Scaled(scale) => scale.expect("bconv scale", DType::F32, &[geom.o]),
         Output::Threshold(th) => th.check(geom.o),
+        Output::Residual(r) => r.check(geom),
     }
 }
 
@@ -153,6 +174,11 @@ fn output_tensor(rec: &Recorder, geom: &ConvGeom, out: Output) -> Result<Tensor>
             rec.gpu(),
             DType::Bits,
             &[n, ho, wo, th.bits as usize, words_for(o)],
+        ),
+        Output::Residual(r) => Tensor::empty(
+            rec.gpu(),
+            DType::Bits,
+            &[n, ho, wo, r.bits as usize, words_for(o)],
         ),
     }
 }
