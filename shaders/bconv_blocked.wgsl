@@ -434,7 +434,8 @@ fn forward_threshold(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
         let pix = out_pixel(bl, i);
         if pix == 0xffffffffu { break; }
         for (var b = 0u; b < KOUT; b++) {
-            for (var jw = 0u; jw < words; jw++) {
+            // The last group's second word does not exist when ceil(O / 32) is odd.
+            for (var jw = 0u; jw < words && word0 + jw < p.ow; jw++) {
                 out_bits[(pix * KOUT + b) * p.ow + word0 + jw] = planes.w[2u * b + jw][i];
             }
         }
