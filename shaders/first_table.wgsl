@@ -84,6 +84,65 @@ fn codes4(acc: vec4<i32>, cb: u32) -> vec4<u32> {
     return select(select(down, up, flag > vec4<i32>(0)), constant, flag == vec4<i32>(0));
 }
 
+// One table row's worth of lanes: RW vec4 words, in named fields so that they stay in
+// registers (the hot loop never indexes at run time).
+struct Row {
+    r0: vec4<u32>, r1: vec4<u32>, r2: vec4<u32>, r3: vec4<u32>,
+    r4: vec4<u32>, r5: vec4<u32>, r6: vec4<u32>, r7: vec4<u32>,
+}
+
+// s += the stored row at vec4 index `base`.
+fn add_row(s: ptr<function, Row>, base: u32) {
+    (*s).r0 += table[base];
+    if RW > 1u { (*s).r1 += table[base + 1u]; }
+    if RW > 2u { (*s).r2 += table[base + 2u]; }
+    if RW > 3u { (*s).r3 += table[base + 3u]; }
+    if RW > 4u { (*s).r4 += table[base + 4u]; }
+    if RW > 5u { (*s).r5 += table[base + 5u]; }
+    if RW > 6u { (*s).r6 += table[base + 6u]; }
+    if RW > 7u { (*s).r7 += table[base + 7u]; }
+}
+
+// Even lanes of x, widened: bytes 0 and 2 as 16-bit halves (8-bit form), or the low half
+// (16-bit form).
+fn even(x: vec4<u32>) -> vec4<u32> {
+    return x & select(vec4<u32>(0x00ff00ffu), vec4<u32>(0xffffu), WIDE == 1u);
+}
+
+// Odd lanes of x, widened.
+fn odd(x: vec4<u32>) -> vec4<u32> {
+    if WIDE == 1u {
+        return x >> vec4<u32>(16u);
+    }
+    return (x >> vec4<u32>(8u)) & vec4<u32>(0x00ff00ffu);
+}
+
+fn widen(s: ptr<function, Row>, lo: ptr<function, Row>, hi: ptr<function, Row>) {
+    (*lo).r0 += even((*s).r0);
+    (*hi).r0 += odd((*s).r0);
+    if RW > 1u { (*lo).r1 += even((*s).r1); (*hi).r1 += odd((*s).r1); }
+    if RW > 2u { (*lo).r2 += even((*s).r2); (*hi).r2 += odd((*s).r2); }
+    if RW > 3u { (*lo).r3 += even((*s).r3); (*hi).r3 += odd((*s).r3); }
+    if RW > 4u { (*lo).r4 += even((*s).r4); (*hi).r4 += odd((*s).r4); }
+    if RW > 5u { (*lo).r5 += even((*s).r5); (*hi).r5 += odd((*s).r5); }
+    if RW > 6u { (*lo).r6 += even((*s).r6); (*hi).r6 += odd((*s).r6); }
+    if RW > 7u { (*lo).r7 += even((*s).r7); (*hi).r7 += odd((*s).r7); }
+    *s = Row();
+}
+
+fn word(x: Row, r: u32) -> vec4<u32> {
+    switch r {
+        case 0u: { return x.r0; }
+        case 1u: { return x.r1; }
+        case 2u: { return x.r2; }
+        case 3u: { return x.r3; }
+        case 4u: { return x.r4; }
+        case 5u: { return x.r5; }
+        case 6u: { return x.r6; }
+        default: { return x.r7; }
+    }
+}
+
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) lid: u32) {
@@ -92,9 +151,9 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let ox = i % p.wo;
     let oy = (i / p.wo) % p.ho;
     let n = i / (p.wo * p.ho);
-    var s: array<vec4<u32>, 8>;
-    var lo: array<vec4<u32>, 8>;
-    var hi: array<vec4<u32>, 8>;
+    var s = Row();
+    var lo = Row();
+    var hi = Row();
     var since = 0u;
     for (var ky = 0u; ky < KH; ky++) {
         let iy = i32(oy * STRIDE + ky) - i32(p.pad);
@@ -106,24 +165,12 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             let tap = ky * KW + kx;
             for (var c = 0u; c < C; c++) {
                 let v = select(256u, pixel_value(px + c), inside);
-                let base = (((p.group * TAPS + tap) * C + c) * 257u + v) * RW;
-                for (var r = 0u; r < RW; r++) {
-                    s[r] += table[base + r];
-                }
+                add_row(&s, (((p.group * TAPS + tap) * C + c) * 257u + v) * RW);
             }
             since += 1u;
             if since == TPW || tap + 1u == TAPS {
                 since = 0u;
-                for (var r = 0u; r < RW; r++) {
-                    if WIDE == 0u {
-                        lo[r] += s[r] & vec4<u32>(0x00ff00ffu);
-                        hi[r] += (s[r] >> vec4<u32>(8u)) & vec4<u32>(0x00ff00ffu);
-                    } else {
-                        lo[r] += s[r] & vec4<u32>(0xffffu);
-                        hi[r] += s[r] >> vec4<u32>(16u);
-                    }
-                    s[r] = vec4<u32>();
-                }
+                widen(&s, &lo, &hi);
             }
         }
     }
@@ -132,16 +179,17 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     for (var cb = 0u; cb < NB; cb++) {
         var a: vec4<u32>;
         if WIDE == 0u {
-            // Word w = cb of the row holds channels 4cb + (0, 1, 2, 3) in bytes 0..3; widened,
+            // Word cb of the row holds channels 4cb + (0, 1, 2, 3) in bytes 0..3; widened,
             // lo has bytes 0 and 2 as 16-bit halves, hi bytes 1 and 3.
-            let l = lo[cb / 4u][cb % 4u];
-            let h = hi[cb / 4u][cb % 4u];
+            let l = word(lo, cb / 4u)[cb % 4u];
+            let h = word(hi, cb / 4u)[cb % 4u];
             a = vec4<u32>(l & 0xffffu, h & 0xffffu, l >> 16u, h >> 16u);
         } else {
             // Words 2cb and 2cb + 1 hold channels 4cb + (0, 1) and 4cb + (2, 3).
-            let r = cb / 2u;
+            let l = word(lo, cb / 2u);
+            let h = word(hi, cb / 2u);
             let e = 2u * (cb % 2u);
-            a = vec4<u32>(lo[r][e], hi[r][e], lo[r][e + 1u], hi[r][e + 1u]);
+            a = vec4<u32>(l[e], h[e], l[e + 1u], h[e + 1u]);
         }
         let acc = vec4<i32>(a) - vec4<i32>(i32(p.offset));
         let ch = vec4<u32>(4u * cb) + vec4<u32>(0u, 1u, 2u, 3u);
