@@ -2,7 +2,9 @@
 //! `[T, 256, D]` -> binary conv over C*D channels -> integer thresholds -> packed codes
 //! `[N, Ho, Wo, k_out, ceil(O/32)]`, by one of several exact implementations:
 //!
-//! * [`Impl::Gather`]: [`lut::gather_packed`] then [`bconv::forward_threshold`];
+//! * [`Impl::Gather`]: codes gathered to packed bit-planes (per-(channel, value) plane words,
+//!   shaders/lut_planes.wgsl, or [`lut::gather_packed`] for wide inputs), then
+//!   [`bconv::forward_threshold`];
 //! * [`Impl::Folded`]: the table and the conv's signs folded at load time into one integer
 //!   table per (tap, channel, value) (math: [`crate::reference::first_table`]), summed per
 //!   output pixel in 8- or 16-bit SWAR lanes, thresholded and packed in the same kernel
@@ -65,6 +67,31 @@ pub struct TableConv {
     stride: usize,
     pad: usize,
     folded: Vec<Folded>,
+    /// Per (channel, value) bit-plane words for the gather (when a pixel has <= 8 words).
+    planes: Option<Tensor>,
+}
+
+/// Words `[C, 256, bits, Cw]`: word (c, v, b, j) has bit i set when channel 32 j + i belongs
+/// to input channel c (32 j + i = c D + d) and bit b of code[t(c)][v][d] is 1.
+fn plane_words(codes: &[u32], tables: usize, c: usize, d: usize, bits: u32) -> Vec<u32> {
+    let cw = words_for(c * d);
+    let wpx = bits as usize * cw;
+    let mut out = vec![0u32; c * 256 * wpx];
+    for ch in 0..c {
+        let t = if tables == 1 { 0 } else { ch };
+        for v in 0..256 {
+            for k in 0..d {
+                let code = codes[(t * 256 + v) * d + k];
+                let lane = ch * d + k;
+                for b in 0..bits as usize {
+                    if (code >> b) & 1 == 1 {
+                        out[(ch * 256 + v) * wpx + b * cw + lane / 32] |= 1 << (lane % 32);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[repr(C)]
@@ -154,7 +181,14 @@ impl TableConv {
                 thresholds: Tensor::from_slice(gpu, &[staged.len()], &staged)?,
             });
         }
+        let planes = if code_bits as usize * words_for(cin) <= 8 {
+            let words = plane_words(&host_codes, tables, c, d, code_bits);
+            Some(Tensor::from_slice(gpu, &[words.len()], &words)?)
+        } else {
+            None
+        };
         Ok(TableConv {
+            planes,
             codes: codes.clone(),
             code_bits,
             c,
@@ -174,6 +208,20 @@ impl TableConv {
         let mut v = vec![Impl::Gather];
         v.extend(self.folded.iter().map(|f| Impl::Folded(f.layout.width)));
         v
+    }
+
+    /// Bytes of the operands `imp` reads besides the pixels (tables, weights, thresholds).
+    pub fn stored_bytes(&self, imp: Impl) -> u64 {
+        match imp {
+            Impl::Gather => {
+                self.codes.byte_len() + self.weights.byte_len() + self.th.values.byte_len()
+            }
+            Impl::Folded(w) => self
+                .folded
+                .iter()
+                .find(|f| f.layout.width == w)
+                .map_or(0, |f| f.table.byte_len() + f.thresholds.byte_len()),
+        }
     }
 
     /// Output code width.
@@ -215,7 +263,10 @@ impl TableConv {
         g.check()?;
         match imp {
             Impl::Gather => {
-                let x = lut::gather_packed(rec, pixels, &self.codes, self.code_bits)?;
+                let x = match &self.planes {
+                    Some(planes) => self.gather_planes(rec, pixels, planes)?,
+                    None => lut::gather_packed(rec, pixels, &self.codes, self.code_bits)?,
+                };
                 bconv::forward_threshold(
                     rec,
                     &g,
@@ -240,6 +291,37 @@ impl TableConv {
                 self.folded_forward(rec, pixels, &g, f)
             }
         }
+    }
+
+    /// Packed bit-planes `[N, H, W, bits, Cw]` of the gathered codes (shaders/lut_planes.wgsl).
+    fn gather_planes(
+        &self,
+        rec: &mut Recorder,
+        pixels: &Tensor,
+        planes: &Tensor,
+    ) -> Result<Tensor> {
+        let s = pixels.shape();
+        let cw = words_for(self.c * self.d);
+        let wpx = self.code_bits as usize * cw;
+        let n = s[0] * s[1] * s[2];
+        let out = Tensor::empty(
+            rec.gpu(),
+            DType::Bits,
+            &[s[0], s[1], s[2], self.code_bits as usize, cw],
+        )?;
+        let p = [n as u32, 0, 0, 0];
+        let constants = [("C", self.c as f64), ("WPX", wpx as f64)];
+        rec.dispatch(
+            &Kernel::new("lut_planes", "gather_planes").with(&constants),
+            &[
+                Arg::Params(bytemuck::bytes_of(&p)),
+                Arg::T(pixels),
+                Arg::T(planes),
+                Arg::T(&out),
+            ],
+            grid_for(rec.gpu(), n, 64),
+        )?;
+        Ok(out)
     }
 
     fn folded_forward(
