@@ -131,6 +131,7 @@ fn check(case: &Case, seed: u64) -> Vec<Impl> {
     impls
 }
 
+#[allow(clippy::too_many_arguments)]
 fn case(
     variant: FirstLayer,
     n: usize,

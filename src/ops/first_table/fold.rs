@@ -46,11 +46,9 @@ impl Layout {
             Width::W8 => (255u64, nb.div_ceil(4)),
             Width::W16 => (65535u64, nb.div_ceil(2)),
         };
-        let tpw = if per_tap == 0 {
-            taps
-        } else {
-            (lane_max / per_tap).min(taps as u64) as usize
-        };
+        let tpw = lane_max
+            .checked_div(per_tap)
+            .map_or(taps, |t| t.min(taps as u64) as usize);
         if tpw == 0 {
             return None;
         }
