@@ -121,6 +121,9 @@ fn dot4(v: vec4<u32>, w: W4, sh: vec4<u32>) -> vec4<u32> {
     if CW % 4u == 0u {
         return dot4_one_plane(v, w, sh.x);
     }
+    if CW == 1u {
+        return dot4_one_word(v, w, sh.x);
+    }
     return (countOneBits(vec4<u32>(v.x) & w.e0) << vec4<u32>(sh.x))
          + (countOneBits(vec4<u32>(v.y) & w.e1) << vec4<u32>(sh.y))
          + (countOneBits(vec4<u32>(v.z) & w.e2) << vec4<u32>(sh.z))
@@ -143,6 +146,24 @@ fn dot4_one_plane(v: vec4<u32>, w: W4, b: u32) -> vec4<u32> {
     let n3 = nibble_counts(vec4<u32>(v.w) & w.e3);
     let bytes = (z & m4) + ((z >> vec4<u32>(4u)) & m4) + (n3 & m4) + ((n3 >> vec4<u32>(4u)) & m4);
     return ((bytes * vec4<u32>(0x01010101u)) >> vec4<u32>(24u)) << vec4<u32>(b);
+}
+
+// The same sum when a plane is one word (CW = 1, at most 32 channels, e.g. a table first
+// layer's codes): the elements are planes b .. b + 3 of that word (zero past BITS), all
+// against the one weight word e0. Per pair of planes, z = n(a_0 & w) + 2 n(a_1 & w) per
+// nibble (<= 12), widened to bytes (<= 24) and summed by a multiply (<= 96); the second pair
+// counts 4 times. Two horizontal sums for 4 planes instead of four emulated popcounts.
+fn dot4_one_word(v: vec4<u32>, w: W4, b: u32) -> vec4<u32> {
+    let m4 = vec4<u32>(0x0f0f0f0fu);
+    let z01 = nibble_counts(vec4<u32>(v.x) & w.e0) + (nibble_counts(vec4<u32>(v.y) & w.e0) << vec4<u32>(1u));
+    let b01 = (z01 & m4) + ((z01 >> vec4<u32>(4u)) & m4);
+    var s = (b01 * vec4<u32>(0x01010101u)) >> vec4<u32>(24u);
+    if BITS > 2u {
+        let z23 = nibble_counts(vec4<u32>(v.z) & w.e0) + (nibble_counts(vec4<u32>(v.w) & w.e0) << vec4<u32>(1u));
+        let b23 = (z23 & m4) + ((z23 >> vec4<u32>(4u)) & m4);
+        s += ((b23 * vec4<u32>(0x01010101u)) >> vec4<u32>(24u)) << vec4<u32>(2u);
+    }
+    return s << vec4<u32>(b);
 }
 
 // The same sum when a pixel is one chunk of 2 planes x 2 words (2-bit codes, 33..64
@@ -377,7 +398,8 @@ fn store_planes(bl: Block, planes: ptr<function, Planes>) {
         let pix = out_pixel(bl, i);
         if pix == 0xffffffffu { break; }
         for (var b = 0u; b < KOUT; b++) {
-            for (var jw = 0u; jw < words; jw++) {
+            // The last group's second word does not exist when ceil(O / 32) is odd.
+            for (var jw = 0u; jw < words && word0 + jw < p.ow; jw++) {
                 out_bits[(pix * KOUT + b) * p.ow + word0 + jw] = (*planes).w[2u * b + jw][i];
             }
         }

@@ -261,6 +261,9 @@ fn fused_threshold_equals_threshold_of_accumulators() {
         (case(1, 7, 5, 64, 64, 3, 1, 1, 2), 2),
         (case(2, 5, 7, 33, 5, 3, 2, 1, 2), 1),
         (case(1, 6, 6, 40, 100, 3, 1, 1, 2), 2),
+        // Two 64-channel groups, an odd number of output words (the last group has one).
+        (case(1, 5, 9, 10, 72, 3, 1, 1, 2), 2),
+        (case(1, 7, 9, 24, 96, 3, 2, 1, 8), 2),
         (case(1, 5, 6, 20, 6, 3, 1, 1, 3), 3),
         (case(1, 5, 5, 31, 7, 1, 1, 0, 4), 8),
     ];

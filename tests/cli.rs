@@ -93,11 +93,20 @@ fn first_layer_bench_variants_share_output_layout() {
     let gpu = gpu_or_skip!();
     let shape: pixembed::bench::first_layer::Shape = "12x10x3".parse().unwrap();
     let rows = pixembed::bench::first_layer::run(gpu, shape, 2, 40, 1).unwrap();
-    let names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
+    // Table variants have one row per implementation, one of them marked as chosen.
+    let mut names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
+    names.dedup();
     assert_eq!(
         names,
         ["float", "int8", "naive", "bitplane", "thermometer", "embed"]
     );
+    for v in &names[1..] {
+        let picked = rows
+            .iter()
+            .filter(|r| r.variant == *v && r.implementation.starts_with('*'))
+            .count();
+        assert_eq!(picked, 1, "{v}: one implementation is marked as chosen");
+    }
     for r in &rows {
         assert_eq!(
             r.output,

@@ -2,16 +2,18 @@
 //! pixels to the next layer's packed k-bit input (same shape and layout for every variant).
 //!
 //! * float: normalised f32 pixels -> f32 conv -> batch-norm -> quantize + pack
-//! * int8, naive, bitplane, thermometer, embed: table gather of integer codes straight to
-//!   packed bit-planes -> bitwise conv fused with integer thresholds -> packed output
+//! * int8, naive, bitplane, thermometer, embed: every exact implementation of
+//!   [`crate::ops::first_table`] (gather to packed bit-planes -> bitwise conv fused with
+//!   thresholds; folded tables), one row each; `*` marks the one the adapter's choice picks
 
 use super::{time_op, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::nn::FirstLayer;
+use crate::ops::first_table::{Impl, TableConv};
 use crate::ops::layout::{words_for, ConvGeom};
 use crate::ops::threshold::Thresholds;
-use crate::ops::{bconv, bn, conv, encode, lut, pack};
+use crate::ops::{bn, conv, encode, pack};
 use crate::reference::encode::thermometer_threshold;
 use crate::reference::QuantSpec;
 use rand::{Rng, SeedableRng};
@@ -244,30 +246,46 @@ pub fn run(
         let acc_spread = (shape.k * shape.k * cin) as i32 * ((1 << bits) - 1) / 8;
         let (values, flags) = sorted_thresholds(&mut rng, o, spec.bits, acc_spread.max(1));
         let th = Thresholds::from_host(gpu, spec.bits, &values, &flags)?;
-        let mut out = Vec::new();
-        let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
-            let x = lut::gather_packed(rec, &pixels, &table_t, bits)?;
-            out = bconv::forward_threshold(rec, &g, bits, &x, &w_packed, &th, spec.bits)?
-                .shape()
-                .to_vec();
-            Ok(())
-        })?;
+        let layer = TableConv::new(
+            gpu,
+            &table_t,
+            bits,
+            shape.c,
+            &w_packed,
+            &th,
+            shape.k,
+            shape.stride,
+            shape.k / 2,
+        )?;
+        let picked = layer.choose(gpu, pixels.shape())?;
         let planes = (batch * shape.h * shape.w * bits as usize * words_for(cin) * 4) as u64;
-        rows.push(FirstLayerRow {
-            variant: format!("{variant:?}").to_lowercase(),
-            implementation: format!(
-                "lut gather ({d} codes x {bits} bits per value) -> bitwise conv + thresholds"
-            ),
-            timing,
-            macs: g.macs(),
-            bytes: px_bytes
-                + (table.len() * 4) as u64
-                + 2 * planes
-                + w_packed.byte_len()
-                + out_bytes,
-            speedup_vs_float: 0.0,
-            output: out,
-        });
+        for imp in layer.impls() {
+            let mut out = Vec::new();
+            let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
+                out = layer.forward_with(rec, &pixels, imp)?.shape().to_vec();
+                Ok(())
+            })?;
+            let (what, bytes) = match imp {
+                Impl::Gather => (
+                    format!("lut gather ({d} codes x {bits} bits per value) -> bitwise conv + thresholds"),
+                    (table.len() * 4) as u64 + 2 * planes + w_packed.byte_len(),
+                ),
+                Impl::Folded(_) => (
+                    "folded table (tap, channel, value) -> sums + thresholds + pack, one kernel".into(),
+                    layer.stored_bytes(imp),
+                ),
+            };
+            let mark = if imp == picked { "*" } else { " " };
+            rows.push(FirstLayerRow {
+                variant: format!("{variant:?}").to_lowercase(),
+                implementation: format!("{mark}{}: {what}", imp.name()),
+                timing,
+                macs: g.macs(),
+                bytes: px_bytes + bytes + out_bytes,
+                speedup_vs_float: 0.0,
+                output: out,
+            });
+        }
     }
     let float_s = rows[0].timing.median_s;
     for r in &mut rows {

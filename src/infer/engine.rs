@@ -1,6 +1,7 @@
-//! The integer inference engine: u8 image -> LUT gather (packed) -> [bitwise conv ->
-//! integer thresholds (residual units: per shortcut code, fused into the conv) -> packed
-//! codes] per layer -> head -> class scores.
+//! The integer inference engine: u8 image -> LUT gather (packed; fused with the first conv
+//! unit where possible, see [`TableConv`]) -> [bitwise conv -> integer thresholds (residual
+//! units: per shortcut code, fused into the conv) -> packed codes] per layer -> head -> class
+//! scores.
 //!
 //! No float arithmetic runs between the input and the head, except for the float
 //! first-layer variant, whose first layer is by definition a float convolution (it runs the
@@ -11,6 +12,7 @@
 use super::export::{IntModel, IntUnit, UnitKind};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
+use crate::ops::first_table::TableConv;
 use crate::ops::layout::ConvGeom;
 use crate::ops::threshold::Thresholds;
 use crate::ops::{bconv, lut, pack, packed_pool};
@@ -61,8 +63,14 @@ impl IntModel {
             }
         };
         mark(rec, "first".into());
+        // Units the first layer already computed (the LUT fused with the first conv).
+        let mut done = 0;
         let mut x = match (&self.lut, self.float_first.as_mut()) {
-            (Some(l), _) => lut::gather_packed(rec, pixels, &l.codes, l.bits)?,
+            (Some(_), _) => {
+                let (x, units) = self.lut_first(rec, pixels)?;
+                done = units;
+                x
+            }
             (None, Some(first)) => {
                 let codes = first.forward(rec, pixels, false)?;
                 pack::pack_codes(rec, self.cfg.act_bits, &codes)?
@@ -72,7 +80,7 @@ impl IntModel {
             }
         };
         let mut block_in: Option<(Tensor, usize)> = None;
-        for (i, u) in self.units.iter().enumerate() {
+        for (i, u) in self.units.iter().enumerate().skip(done) {
             mark(rec, format!("unit{i}.{}", u.desc.kind));
             let (hh, ww) = (x.shape()[1], x.shape()[2]);
             x = match &u.kind {
@@ -127,6 +135,50 @@ impl IntModel {
         mark(rec, "head".into());
         let codes = pack::unpack(rec, self.cfg.act_bits, c_last, &x)?;
         self.head.forward(rec, &codes, false)
+    }
+}
+
+impl IntModel {
+    /// The LUT first layer. When the first unit is a plain conv over the table's codes, the
+    /// two run as one [`TableConv`] (its fastest exact implementation for this adapter and
+    /// shape): returns its packed output and 1 (units done); otherwise the gathered codes
+    /// and 0.
+    fn lut_first(&mut self, rec: &mut Recorder, pixels: &Tensor) -> Result<(Tensor, usize)> {
+        let c = pixels.shape()[3];
+        let Some(l) = self.lut.as_mut() else {
+            return Err(Error::Invalid("integer model without a LUT".into()));
+        };
+        let d = l.codes.shape()[2];
+        if let Some(u) = self.units.first() {
+            if let UnitKind::Conv { thresholds, flags } = &u.kind {
+                if !u.block_start && u.in_bits == l.bits && u.c == c * d {
+                    if l.fused.is_none() {
+                        let th = Thresholds {
+                            values: thresholds.clone(),
+                            flags: flags.clone(),
+                            bits: u.out_bits,
+                        };
+                        l.fused = Some(TableConv::new(
+                            rec.gpu(),
+                            &l.codes,
+                            l.bits,
+                            c,
+                            &u.weights,
+                            &th,
+                            u.k,
+                            u.stride,
+                            u.pad,
+                        )?);
+                    }
+                    if let Some(f) = &l.fused {
+                        let imp = f.choose(rec.gpu(), pixels.shape())?;
+                        log::debug!("first layer + unit0: {}", imp.name());
+                        return Ok((f.forward_with(rec, pixels, imp)?, 1));
+                    }
+                }
+            }
+        }
+        Ok((lut::gather_packed(rec, pixels, &l.codes, l.bits)?, 0))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::nn::head::Head;
 use crate::nn::model::BodyLayer;
 use crate::nn::norm::BatchNorm;
 use crate::nn::{FirstLayer, Model, ModelConfig};
+use crate::ops::first_table::TableConv;
 use crate::ops::pack;
 use crate::reference::QuantSpec;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub const VERSION: &str = "1";
 pub struct Lut {
     pub codes: Tensor,
     pub bits: u32,
+    /// The table fused with the first conv unit, built by the engine on first use.
+    pub fused: Option<TableConv>,
 }
 
 pub enum UnitKind {
@@ -229,6 +232,7 @@ pub fn fold_model(gpu: &Gpu, model: Model) -> Result<IntModel> {
             Some(Lut {
                 codes: Tensor::from_slice(gpu, &[c, 256, d], &table)?,
                 bits,
+                fused: None,
             }),
             None,
         )

@@ -188,6 +188,7 @@ impl IntModel {
             Some(Lut {
                 codes: tensor("lut.codes", DType::Bits)?,
                 bits: lut_bits,
+                fused: None,
             })
         };
         let mut units = Vec::new();
