@@ -96,7 +96,15 @@ fn first_layer_bench_variants_share_output_layout() {
     let names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
     assert_eq!(
         names,
-        ["float", "int8", "naive", "bitplane", "thermometer", "embed"]
+        [
+            "float",
+            "float-split",
+            "int8",
+            "naive",
+            "bitplane",
+            "thermometer",
+            "embed"
+        ]
     );
     for r in &rows {
         assert_eq!(
