@@ -5,7 +5,8 @@
 //! The GPU sums in f32 and the reference in f64, so a sum within rounding distance of a
 //! threshold may legitimately get a different code. The rule: every code whose reference sum
 //! lies farther than `EPS` (relative to the sum's magnitude bound) from all of its channel's
-//! thresholds must match exactly; the few near-threshold outputs are counted and bounded.
+//! thresholds must match exactly; the near-threshold outputs (well under 2%) are counted and
+//! bounded so that the comparison is never vacuous.
 
 mod common;
 
@@ -142,7 +143,7 @@ fn check(case: &Case, plan: Option<FirstConvPlan>, seed: u64) {
     );
     assert_eq!(far_bad, 0, "{what}: codes differ away from thresholds");
     assert!(
-        near * 1000 <= want.len().max(1000),
+        near * 50 <= want.len().max(50),
         "{what}: {near} of {} sums near a threshold",
         want.len()
     );
