@@ -5,8 +5,8 @@
 //! The GPU sums in f32 and the reference in f64, so a sum within rounding distance of a
 //! threshold may legitimately get a different code. The rule: every code whose reference sum
 //! lies farther than `EPS` (relative to the sum's magnitude bound) from all of its channel's
-//! thresholds must match exactly; the near-threshold outputs (well under 2%) are counted and
-//! bounded so that the comparison is never vacuous.
+//! thresholds must match exactly; the near-threshold outputs (under 2% for 2-bit codes, more
+//! for 255 thresholds a channel) are counted and bounded so that the comparison is never vacuous.
 
 mod common;
 
@@ -19,7 +19,7 @@ use pixembed::reference::threshold::levels;
 use pixembed::reference::QuantSpec;
 use rand::Rng;
 
-const EPS: f64 = 1e-4;
+const EPS: f64 = 2e-5;
 
 struct Case {
     n: usize,
@@ -143,7 +143,7 @@ fn check(case: &Case, plan: Option<FirstConvPlan>, seed: u64) {
     );
     assert_eq!(far_bad, 0, "{what}: codes differ away from thresholds");
     assert!(
-        near * 50 <= want.len().max(50),
+        near * 50 <= want.len().max(50) * (n / 3).max(1),
         "{what}: {near} of {} sums near a threshold",
         want.len()
     );
