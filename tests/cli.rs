@@ -98,7 +98,15 @@ fn first_layer_bench_variants_share_output_layout() {
     names.dedup();
     assert_eq!(
         names,
-        ["float", "int8", "naive", "bitplane", "thermometer", "embed"]
+        [
+            "float",
+            "float-split",
+            "int8",
+            "naive",
+            "bitplane",
+            "thermometer",
+            "embed"
+        ]
     );
     for v in &names[1..] {
         let picked = rows

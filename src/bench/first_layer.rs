@@ -1,7 +1,9 @@
 //! `pixembed bench first-layer`: each first-layer variant as it runs at inference, from u8
 //! pixels to the next layer's packed k-bit input (same shape and layout for every variant).
 //!
-//! * float: normalised f32 pixels -> f32 conv -> batch-norm -> quantize + pack
+//! * float: one fused kernel: normalisation, f32 conv, batch-norm + quantizer folded into
+//!   float thresholds, packing (ops::first_conv)
+//! * float-split: the same layer as normalize -> f32 conv -> batch-norm -> quantize + pack
 //! * int8, naive, bitplane, thermometer, embed: every exact implementation of
 //!   [`crate::ops::first_table`] (gather to packed bit-planes -> bitwise conv fused with
 //!   thresholds; folded tables), one row each; `*` marks the one the adapter's choice picks
@@ -10,6 +12,7 @@ use super::{time_op, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::nn::FirstLayer;
+use crate::ops::first_conv::{FirstConv, FirstConvSpec, FloatThresholds};
 use crate::ops::first_table::{Impl, TableConv};
 use crate::ops::layout::{words_for, ConvGeom};
 use crate::ops::threshold::Thresholds;
@@ -186,21 +189,62 @@ pub fn run(
     let px_bytes = px.len() as u64;
     let mut rows = Vec::new();
 
-    // Float baseline.
+    // Float baseline: the fused kernel (normalisation, f32 conv, BN + quantizer folded into
+    // float thresholds, packing), then the same layer as four separate ops for comparison.
     {
         let g = g0;
-        let w: Vec<f32> = (0..o * shape.k * shape.k * shape.c)
+        let c = shape.c;
+        let wv: Vec<f32> = (0..o * shape.k * shape.k * shape.c)
             .map(|_| rng.random_range(-0.5f32..0.5))
             .collect();
-        let w = Tensor::from_slice(gpu, &g.weight_shape(), &w)?;
-        let gamma = Tensor::from_slice(gpu, &[o], &vec![0.2f32; o])?;
-        let beta = Tensor::from_slice(gpu, &[o], &vec![1.0f32; o])?;
-        let mean = Tensor::from_slice(gpu, &[o], &vec![0.0f32; o])?;
-        let var = Tensor::from_slice(gpu, &[o], &vec![1.0f32; o])?;
-        let c = shape.c;
+        let (gamma, beta, mean, var) = (
+            vec![0.2f32; o],
+            vec![1.0f32; o],
+            vec![0.0f32; o],
+            vec![1.0f32; o],
+        );
+        let (px_mean, px_std) = (vec![0.5f32; c], vec![0.25f32; c]);
+        let (values, flags) = crate::reference::first_conv::bn_float_thresholds(
+            &gamma, &beta, &mean, &var, 1e-5, spec,
+        );
+        let th = FloatThresholds::new(spec.bits, values, flags)?;
+        let layer = FirstConv::new(
+            gpu,
+            &FirstConvSpec {
+                c,
+                k: shape.k,
+                stride: shape.stride,
+                mean: &px_mean,
+                std: &px_std,
+                weights: &wv,
+                thresholds: &th,
+            },
+        )?;
         let mut out = Vec::new();
         let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
-            let x = encode::normalize(rec, &pixels, &vec![0.5; c], &vec![0.25; c])?;
+            out = layer.forward(rec, &pixels)?.shape().to_vec();
+            Ok(())
+        })?;
+        let groups = o.div_ceil(64) as u64;
+        rows.push(FirstLayerRow {
+            variant: "float".into(),
+            implementation: layer.describe(),
+            timing,
+            macs: g.macs(),
+            // Pixels are read once per channel group; weights and thresholds once.
+            bytes: groups * px_bytes + (wv.len() * 4 + th.values.len() * 4) as u64 + out_bytes,
+            speedup_vs_float: 1.0,
+            output: out,
+        });
+
+        let w = Tensor::from_slice(gpu, &g.weight_shape(), &wv)?;
+        let gamma = Tensor::from_slice(gpu, &[o], &gamma)?;
+        let beta = Tensor::from_slice(gpu, &[o], &beta)?;
+        let mean = Tensor::from_slice(gpu, &[o], &mean)?;
+        let var = Tensor::from_slice(gpu, &[o], &var)?;
+        let mut out = Vec::new();
+        let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
+            let x = encode::normalize(rec, &pixels, &px_mean, &px_std)?;
             let y = conv::forward(rec, &g, &x, &w)?;
             let z = bn::forward_infer(rec, &y, &gamma, &beta, &mean, &var, 1e-5)?;
             out = pack::quantize_pack(rec, spec, &z)?.shape().to_vec();
@@ -209,7 +253,7 @@ pub fn run(
         let f32_in = (batch * shape.h * shape.w * shape.c * 4) as u64;
         let f32_out = (g.n * g.ho() * g.wo() * o * 4) as u64;
         rows.push(FirstLayerRow {
-            variant: "float".into(),
+            variant: "float-split".into(),
             implementation: "normalize -> f32 conv -> batch-norm -> quantize+pack".into(),
             timing,
             macs: g.macs(),
@@ -218,7 +262,7 @@ pub fn run(
                 + (o * shape.k * shape.k * shape.c * 4) as u64
                 + 4 * f32_out
                 + out_bytes,
-            speedup_vs_float: 1.0,
+            speedup_vs_float: 0.0,
             output: out,
         });
     }

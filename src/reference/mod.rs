@@ -8,6 +8,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod embed;
 pub mod encode;
+pub mod first_conv;
 pub mod first_table;
 pub mod linear;
 pub mod loss;
