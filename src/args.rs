@@ -218,8 +218,12 @@ pub enum BenchCommand {
         batch: Option<usize>,
         #[arg(long, default_value_t = 64)]
         out_channels: usize,
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Also time the implementations the adapter's choice did not pick (and the float
+        /// layer as four separate ops)
+        #[arg(long)]
+        all_implementations: bool,
         #[arg(long)]
         json: bool,
     },

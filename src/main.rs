@@ -335,10 +335,18 @@ fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
             batch,
             out_channels,
             reps,
+            all_implementations,
             json,
         } => {
             let batch = batch.unwrap_or(shape.default_batch);
-            let rows = pixembed::bench::first_layer::run(&gpu, shape, batch, out_channels, reps)?;
+            let rows = pixembed::bench::first_layer::run(
+                &gpu,
+                shape,
+                batch,
+                out_channels,
+                reps,
+                all_implementations,
+            )?;
             if json {
                 println!(
                     "{}",

@@ -92,7 +92,7 @@ fn missing_or_bad_data_is_a_clear_error() {
 fn first_layer_bench_variants_share_output_layout() {
     let gpu = gpu_or_skip!();
     let shape: pixembed::bench::first_layer::Shape = "12x10x3".parse().unwrap();
-    let rows = pixembed::bench::first_layer::run(gpu, shape, 2, 40, 1).unwrap();
+    let rows = pixembed::bench::first_layer::run(gpu, shape, 2, 40, 1, true).unwrap();
     // Table variants have one row per implementation, one of them marked as chosen.
     let mut names: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
     names.dedup();
@@ -108,7 +108,7 @@ fn first_layer_bench_variants_share_output_layout() {
             "embed"
         ]
     );
-    for v in &names[1..] {
+    for v in &names[2..] {
         let picked = rows
             .iter()
             .filter(|r| r.variant == *v && r.implementation.starts_with('*'))
@@ -124,6 +124,17 @@ fn first_layer_bench_variants_share_output_layout() {
         );
         assert!(r.timing.median_s > 0.0 && r.macs > 0 && r.bytes > 0);
     }
-    let err = pixembed::bench::first_layer::run(gpu, shape, 0, 64, 1).unwrap_err();
+    // By default, only the chosen implementation of each variant runs.
+    let chosen = pixembed::bench::first_layer::run(gpu, shape, 1, 40, 1, false).unwrap();
+    let names: Vec<&str> = chosen.iter().map(|r| r.variant.as_str()).collect();
+    assert_eq!(
+        names,
+        ["float", "int8", "naive", "bitplane", "thermometer", "embed"]
+    );
+    assert!(chosen[1..]
+        .iter()
+        .all(|r| r.implementation.starts_with('*')));
+    assert!(chosen.iter().all(|r| r.output == vec![1, 12, 10, 2, 2]));
+    let err = pixembed::bench::first_layer::run(gpu, shape, 0, 64, 1, false).unwrap_err();
     assert!(err.to_string().contains("--batch"), "{err}");
 }

@@ -154,13 +154,15 @@ fn sorted_thresholds(rng: &mut impl Rng, o: usize, bits: u32, spread: i32) -> (V
     (values, vec![1; o])
 }
 
-/// Time every variant on `shape` with `batch` images and `o` output channels.
+/// Time every variant on `shape` with `batch` images and `o` output channels: the
+/// implementation the adapter's choice picks, or with `all_impls` every implementation.
 pub fn run(
     gpu: &Gpu,
     shape: Shape,
     batch: usize,
     o: usize,
     reps: usize,
+    all_impls: bool,
 ) -> Result<Vec<FirstLayerRow>> {
     if batch == 0 || o == 0 {
         return Err(Error::Invalid(
@@ -190,7 +192,7 @@ pub fn run(
     let mut rows = Vec::new();
 
     // Float baseline: the fused kernel (normalisation, f32 conv, BN + quantizer folded into
-    // float thresholds, packing), then the same layer as four separate ops for comparison.
+    // float thresholds, packing); with `all_impls` also the same layer as four separate ops.
     {
         let g = g0;
         let c = shape.c;
@@ -221,7 +223,7 @@ pub fn run(
             },
         )?;
         let mut out = Vec::new();
-        let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
+        let timing = time_op(gpu, 1, reps, |rec: &mut Recorder| {
             out = layer.forward(rec, &pixels)?.shape().to_vec();
             Ok(())
         })?;
@@ -237,34 +239,37 @@ pub fn run(
             output: out,
         });
 
-        let w = Tensor::from_slice(gpu, &g.weight_shape(), &wv)?;
-        let gamma = Tensor::from_slice(gpu, &[o], &gamma)?;
-        let beta = Tensor::from_slice(gpu, &[o], &beta)?;
-        let mean = Tensor::from_slice(gpu, &[o], &mean)?;
-        let var = Tensor::from_slice(gpu, &[o], &var)?;
-        let mut out = Vec::new();
-        let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
-            let x = encode::normalize(rec, &pixels, &px_mean, &px_std)?;
-            let y = conv::forward(rec, &g, &x, &w)?;
-            let z = bn::forward_infer(rec, &y, &gamma, &beta, &mean, &var, 1e-5)?;
-            out = pack::quantize_pack(rec, spec, &z)?.shape().to_vec();
-            Ok(())
-        })?;
-        let f32_in = (batch * shape.h * shape.w * shape.c * 4) as u64;
-        let f32_out = (g.n * g.ho() * g.wo() * o * 4) as u64;
-        rows.push(FirstLayerRow {
-            variant: "float-split".into(),
-            implementation: "normalize -> f32 conv -> batch-norm -> quantize+pack".into(),
-            timing,
-            macs: g.macs(),
-            bytes: px_bytes
-                + 2 * f32_in
-                + (o * shape.k * shape.k * shape.c * 4) as u64
-                + 4 * f32_out
-                + out_bytes,
-            speedup_vs_float: 0.0,
-            output: out,
-        });
+        // The unfused form, for comparison (--all-implementations).
+        if all_impls {
+            let w = Tensor::from_slice(gpu, &g.weight_shape(), &wv)?;
+            let gamma = Tensor::from_slice(gpu, &[o], &gamma)?;
+            let beta = Tensor::from_slice(gpu, &[o], &beta)?;
+            let mean = Tensor::from_slice(gpu, &[o], &mean)?;
+            let var = Tensor::from_slice(gpu, &[o], &var)?;
+            let mut out = Vec::new();
+            let timing = time_op(gpu, 1, reps, |rec: &mut Recorder| {
+                let x = encode::normalize(rec, &pixels, &px_mean, &px_std)?;
+                let y = conv::forward(rec, &g, &x, &w)?;
+                let z = bn::forward_infer(rec, &y, &gamma, &beta, &mean, &var, 1e-5)?;
+                out = pack::quantize_pack(rec, spec, &z)?.shape().to_vec();
+                Ok(())
+            })?;
+            let f32_in = (batch * shape.h * shape.w * shape.c * 4) as u64;
+            let f32_out = (g.n * g.ho() * g.wo() * o * 4) as u64;
+            rows.push(FirstLayerRow {
+                variant: "float-split".into(),
+                implementation: "normalize -> f32 conv -> batch-norm -> quantize+pack".into(),
+                timing,
+                macs: g.macs(),
+                bytes: px_bytes
+                    + 2 * f32_in
+                    + (o * shape.k * shape.k * shape.c * 4) as u64
+                    + 4 * f32_out
+                    + out_bytes,
+                speedup_vs_float: 0.0,
+                output: out,
+            });
+        }
     }
 
     for variant in [
@@ -303,9 +308,10 @@ pub fn run(
         )?;
         let picked = layer.choose(gpu, pixels.shape())?;
         let planes = (batch * shape.h * shape.w * bits as usize * words_for(cin) * 4) as u64;
-        for imp in layer.impls() {
+        let impls = layer.impls();
+        for imp in impls.into_iter().filter(|&i| all_impls || i == picked) {
             let mut out = Vec::new();
-            let timing = time_op(gpu, 2, reps, |rec: &mut Recorder| {
+            let timing = time_op(gpu, 1, reps, |rec: &mut Recorder| {
                 out = layer.forward_with(rec, &pixels, imp)?.shape().to_vec();
                 Ok(())
             })?;

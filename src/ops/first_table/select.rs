@@ -1,6 +1,7 @@
-//! Per-adapter choice of the table first layer's implementation: the first use of a shape
-//! times every available implementation once and caches the fastest (all are exact, so the
-//! choice is only about speed). `PIXEMBED_FIRST_TABLE=gather|folded8|folded16` forces one
+//! Per-adapter choice of the table first layer's implementation: the first use of an image
+//! size times every available implementation on a probe batch (about 64k pixels, at most the
+//! real batch) and caches the fastest for every batch size of that image size (all are exact,
+//! so the choice is only about speed; the work per pixel does not depend on the batch). `PIXEMBED_FIRST_TABLE=gather|folded8|folded16` forces one
 //! where it is available.
 
 use super::{Impl, TableConv, Width};
@@ -19,7 +20,10 @@ fn forced() -> Option<Impl> {
     }
 }
 
-/// (adapter, geometry, code bits, output bits, available implementations).
+/// Input pixels of the batch the choice is timed on.
+const PROBE_PIXELS: usize = 1 << 16;
+
+/// (adapter, geometry of one image, code bits, output bits, available implementations).
 type Key = (String, ConvGeom, u32, u32, Vec<Impl>);
 
 static CHOICES: Mutex<Option<HashMap<Key, Impl>>> = Mutex::new(None);
@@ -37,7 +41,7 @@ impl TableConv {
         let (n, h, w) = (shape[0], shape[1], shape[2]);
         let key = (
             gpu.summary().name.clone(),
-            self.geom(n, h, w),
+            self.geom(1, h, w),
             self.code_bits,
             self.out_bits(),
             impls.clone(),
@@ -50,7 +54,9 @@ impl TableConv {
         {
             return Ok(*i);
         }
-        let (best, times) = self.time_impls(gpu, shape, &impls)?;
+        let probe_n = (PROBE_PIXELS / (h * w).max(1)).clamp(1, n.max(1));
+        let probe = [probe_n, h, w, shape[3]];
+        let (best, times) = self.time_impls(gpu, &probe, &impls)?;
         log::info!(
             "table first layer {:?} {}-bit codes: {} ({})",
             key.1,
