@@ -17,6 +17,7 @@ struct Params {
     cout: u32,
     stride: u32,
     step: f32,
+    /// Invocations: output pixels (forward) or input pixels (backward).
     total: u32,
     _pad: [u32; 2],
 }
@@ -63,10 +64,12 @@ pub fn forward(
     stride: usize,
     step: f32,
 ) -> Result<Tensor> {
-    let p = params(codes.shape(), a.shape(), stride, step, a.numel())?;
+    // One invocation per output pixel.
+    let pixels = a.numel() / a.shape().get(3).copied().unwrap_or(1).max(1);
+    let p = params(codes.shape(), a.shape(), stride, step, pixels)?;
     a.expect("shortcut pre-activation", DType::F32, a.shape())?;
     let out = Tensor::empty(rec.gpu(), DType::F32, a.shape())?;
-    let groups = grid_for(rec.gpu(), a.numel(), 256);
+    let groups = grid_for(rec.gpu(), pixels, 256);
     rec.dispatch(
         &Kernel::new("shortcut", "forward"),
         &[
@@ -88,10 +91,11 @@ pub fn backward(
     stride: usize,
     step: f32,
 ) -> Result<Tensor> {
-    let total: usize = codes_shape.iter().product();
-    let p = params(codes_shape, dout.shape(), stride, step, total)?;
+    // One invocation per input pixel.
+    let pixels: usize = codes_shape.iter().take(3).product();
+    let p = params(codes_shape, dout.shape(), stride, step, pixels)?;
     let d = Tensor::empty(rec.gpu(), DType::F32, codes_shape)?;
-    let groups = grid_for(rec.gpu(), total, 256);
+    let groups = grid_for(rec.gpu(), pixels, 256);
     rec.dispatch(
         &Kernel::new("shortcut", "backward"),
         &[
