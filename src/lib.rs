@@ -2,7 +2,7 @@
 //! embedding in the first layer) on any GPU that wgpu reaches.
 //!
 //! Layers, from the bottom: [`gpu`] (runtime) <- [`ops`] (kernels) <- `nn` (layers,
-//! models) <- `train` / `infer` / `bench`. [`reference`] is the plain-Rust spec of every op.
+//! models) <- `train` / `infer` / `bench`. [`reference`](mod@reference) is the plain-Rust spec of every op.
 
 pub mod bench;
 pub mod data;

@@ -22,7 +22,7 @@ use crate::reference::QuantSpec;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-/// Benchmark shapes: input [N,H,W,C], kernel, stride.
+/// Benchmark shapes: input \[N,H,W,C\], kernel, stride.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
     pub h: usize,
@@ -109,7 +109,7 @@ pub struct FirstLayerRow {
     pub output: Vec<usize>,
 }
 
-/// The integer-code table of a variant for C channels: (codes [C,256,D], D, bits).
+/// The integer-code table of a variant for C channels: (codes \[C,256,D\], D, bits).
 pub fn variant_table(
     variant: FirstLayer,
     c: usize,

@@ -58,7 +58,7 @@ pub fn time_op(
 pub struct OpRate {
     /// Op and variant, e.g. "conv.forward f32".
     pub op: String,
-    /// Shape in words, e.g. "[64,32,32,64] 3x3 64->64 s1".
+    /// Shape in words, e.g. "\[64,32,32,64\] 3x3 64->64 s1".
     pub shape: String,
     pub timing: Timing,
     /// Work per run in `unit`s (e.g. MACs, bit-ops).

@@ -21,7 +21,7 @@ pub fn run_all(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     Ok(rows)
 }
 
-/// The activation quantizer over the body activation [64,32,32,64] (memory-bound).
+/// The activation quantizer over the body activation \[64,32,32,64\] (memory-bound).
 pub fn quant(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     let n = 64 * 32 * 32 * 64;
     let x = Tensor::from_slice(gpu, &[n], &vec![0.7f32; n])?;
@@ -38,8 +38,8 @@ pub fn quant(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
 }
 
 /// Float convolution: forward, gradient w.r.t. the input and w.r.t. the weights on the body
-/// shape [64,32,32,64] 3x3 64->64 stride 1, and the forward pass of the two first-layer
-/// shapes ([256,32,32,3] 3x3 -> 64 and [16,224,224,3] 7x7 stride 2 -> 64). Rates in
+/// shape \[64,32,32,64\] 3x3 64->64 stride 1, and the forward pass of the two first-layer
+/// shapes (\[256,32,32,3\] 3x3 -> 64 and \[16,224,224,3\] 7x7 stride 2 -> 64). Rates in
 /// multiply-accumulates per second.
 pub fn conv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     let body = ConvGeom::same(64, 32, 32, 64, 64, 3, 1);
@@ -82,7 +82,7 @@ pub fn conv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {
     Ok(rows)
 }
 
-/// Bitwise convolution, 1-bit weights x 2-bit activations: the body layer [64,32,32,64]
+/// Bitwise convolution, 1-bit weights x 2-bit activations: the body layer \[64,32,32,64\]
 /// 3x3 64->64 at stride 1 and 2 (integer output), the fused-threshold variant, and the
 /// general kernel on a smaller batch. Work: one bit-op per bit-plane per MAC.
 pub fn bconv(gpu: &Gpu, reps: usize) -> Result<Vec<OpRate>> {

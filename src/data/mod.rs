@@ -53,7 +53,7 @@ pub enum Format {
     Cifar10,
     /// CIFAR-100 binary: train.bin, test.bin.
     Cifar100,
-    /// Image folders: ROOT/{train,test}/<class>/*.{png,jpg,jpeg}.
+    /// Image folders: `ROOT/{train,test}/<class>/*.{png,jpg,jpeg}`.
     Folder,
     /// IDX files (MNIST, Fashion-MNIST), gzipped or not.
     Idx,

@@ -27,7 +27,7 @@ pub struct Lut {
 }
 
 pub enum UnitKind {
-    /// Bitwise conv fused with thresholds: values I32 [O, n], flags I32 [O].
+    /// Bitwise conv fused with thresholds: values I32 [O, n], flags I32 \[O\].
     Conv { thresholds: Tensor, flags: Tensor },
     /// Second conv of a residual block: thresholds I32 [O, n+1, n] and flags [O, n+1]
     /// per shortcut code; the shortcut is the block input subsampled by `stride`.

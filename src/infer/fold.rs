@@ -19,7 +19,7 @@ use crate::reference::QuantSpec;
 
 /// Thresholds of one unit: `values` [O, S, n] ascending and `flags` [O, S], S = 1 (plain)
 /// or n_in + 1 (residual, one row per shortcut code). Conventions: see
-/// shaders/residual_threshold.wgsl (flag 1: code = #{acc >= t}; -1: #{acc <= t}; 0: t[0]).
+/// shaders/residual_threshold.wgsl (flag 1: code = #{acc >= t}; -1: #{acc <= t}; 0: t\[0\]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Folded {
     pub o: usize,

@@ -33,7 +33,7 @@ pub fn encoded_channels(cfg: &ModelConfig) -> usize {
     }
 }
 
-/// Initial table: E[v][d] = max * (v / 255 + u_d), u_d ~ U(-0.5, 0.5): D ramps with shifted
+/// Initial table: E\[v\]\[d\] = max * (v / 255 + u_d), u_d ~ U(-0.5, 0.5): D ramps with shifted
 /// offsets, so the quantized table starts as D staggered low-bit views of the pixel value.
 pub fn init_table(rng: &mut impl Rng, tables: usize, dim: usize, max: f32) -> Vec<f32> {
     let mut t = vec![0.0f32; tables * 256 * dim];

@@ -63,7 +63,7 @@ impl Head {
         })
     }
 
-    /// codes [N,H,W,C] -> logits [N,K].
+    /// codes \[N,H,W,C\] -> logits \[N,K\].
     pub fn forward(&mut self, rec: &mut Recorder, codes: &Tensor, train: bool) -> Result<Tensor> {
         let pooled = pool::global_avg_forward(rec, codes)?;
         let w_eff = match self.kind {

@@ -131,7 +131,7 @@ impl Model {
         })
     }
 
-    /// Pixels U8 [N,H,W,C] -> logits f32 [N,K]. `train` uses batch statistics and saves
+    /// Pixels U8 \[N,H,W,C\] -> logits f32 \[N,K\]. `train` uses batch statistics and saves
     /// what the backward pass needs.
     pub fn forward(&mut self, rec: &mut Recorder, pixels: &Tensor, train: bool) -> Result<Tensor> {
         let [h, w, c] = self.cfg.input;

@@ -31,7 +31,7 @@ fn params(what: &str, w: &Tensor) -> Result<Params> {
 }
 
 /// Signs (same shape as `w`, +1 for w >= 0, -1 otherwise) and alpha `[O]`:
-/// alpha[o] = mean over row o of |w| (`per_channel`) or the mean of |w| over the whole
+/// alpha\[o\] = mean over row o of |w| (`per_channel`) or the mean of |w| over the whole
 /// tensor, repeated O times. Deterministic (fixed-order tree sums).
 pub fn forward(rec: &mut Recorder, w: &Tensor, per_channel: bool) -> Result<(Tensor, Tensor)> {
     let mut p = params("binarize", w)?;

@@ -99,7 +99,7 @@ fn run(
     }
 }
 
-/// acc[n,y,x,o] = sum codes * signs, as f32 (exact), by the given path.
+/// acc\[n,y,x,o\] = sum codes * signs, as f32 (exact), by the given path.
 pub fn forward_with(
     rec: &mut Recorder,
     geom: &ConvGeom,
@@ -111,7 +111,7 @@ pub fn forward_with(
     run(rec, geom, bits, codes, signs, path)
 }
 
-/// acc[n,y,x,o] = sum codes * signs, as f32 (exact), by the faster path.
+/// acc\[n,y,x,o\] = sum codes * signs, as f32 (exact), by the faster path.
 pub fn forward(
     rec: &mut Recorder,
     geom: &ConvGeom,

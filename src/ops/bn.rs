@@ -14,7 +14,7 @@ use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
 
 const WG: u32 = 64;
 
-/// Parameters and running statistics of one batch-norm layer, all [C] f32.
+/// Parameters and running statistics of one batch-norm layer, all \[C\] f32.
 pub struct BnParams<'a> {
     pub gamma: &'a Tensor,
     pub beta: &'a Tensor,
@@ -26,7 +26,7 @@ pub struct BnParams<'a> {
 }
 
 /// What the training forward saves for the backward: per-channel batch mean and
-/// invstd = 1 / sqrt(biased batch variance + eps), both [C].
+/// invstd = 1 / sqrt(biased batch variance + eps), both \[C\].
 pub struct BnSaved {
     pub mean: Tensor,
     pub invstd: Tensor,

@@ -160,7 +160,7 @@ pub fn scale(rec: &mut Recorder, x: &Tensor, alpha: f32) -> Result<Tensor> {
     Ok(y)
 }
 
-/// y[.., c] = x[.., c] * s[c], with s of shape [C] and C the last dimension of x.
+/// y[.., c] = x[.., c] * s\[c\], with s of shape \[C\] and C the last dimension of x.
 pub fn scale_channels(rec: &mut Recorder, x: &Tensor, s: &Tensor) -> Result<Tensor> {
     let (rows, c) = rows_and_channels("scale_channels input", x)?;
     s.expect("scale_channels scale", DType::F32, &[c])?;
@@ -180,7 +180,7 @@ pub fn scale_channels(rec: &mut Recorder, x: &Tensor, s: &Tensor) -> Result<Tens
     Ok(y)
 }
 
-/// Backward of y = x * s[c]: dx = dy * s[c], ds[c] = sum over rows of x * dy.
+/// Backward of y = x * s\[c\]: dx = dy * s\[c\], ds\[c\] = sum over rows of x * dy.
 pub fn scale_channels_backward(
     rec: &mut Recorder,
     x: &Tensor,
@@ -193,7 +193,7 @@ pub fn scale_channels_backward(
     Ok((dx, ds))
 }
 
-/// out[c] = sum over rows of x[.., c] (deterministic: chunk sums in row order, then chunk
+/// out\[c\] = sum over rows of x[.., c] (deterministic: chunk sums in row order, then chunk
 /// order).
 pub fn column_sums(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     let (rows, c) = rows_and_channels("column_sums input", x)?;
@@ -212,7 +212,7 @@ pub fn column_sums(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     finish_columns(rec, rc, &partial)
 }
 
-/// out[c] = sum over rows of a[.., c] * b[.., c] (deterministic, as [`column_sums`]).
+/// out\[c\] = sum over rows of a[.., c] * b[.., c] (deterministic, as [`column_sums`]).
 pub fn column_dots(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (rows, c) = rows_and_channels("column_dots input", a)?;
     b.expect("column_dots second input", DType::F32, a.shape())?;

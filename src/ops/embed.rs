@@ -214,8 +214,8 @@ pub fn forward_packed(
 }
 
 /// Straight-through gradient of the table, `[T, 256, D]`:
-/// dtable[t][v][d] = sum over pixels p and channels c of table t with value v of
-/// dvalue[p][c * D + d], times 1[0 < table[t][v][d] < max]. `dvalue` is the gradient w.r.t.
+/// dtable\[t\]\[v\]\[d\] = sum over pixels p and channels c of table t with value v of
+/// dvalue[p][c * D + d], times 1\[0 < table\[t\]\[v\]\[d\] < max\]. `dvalue` is the gradient w.r.t.
 /// the quantized value, f32 `[N, H, W, C * D]`. Deterministic (fixed-order segmented sums).
 pub fn backward(
     rec: &mut Recorder,

@@ -99,7 +99,7 @@ pub fn to_f32(rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
     encode(rec, "to_f32", pixels, 1, 0, None)
 }
 
-/// Normalized float input, C' = C: (v / 255 - mean[c]) / std[c] (the float baseline's input).
+/// Normalized float input, C' = C: (v / 255 - mean\[c\]) / std\[c\] (the float baseline's input).
 pub fn normalize(rec: &mut Recorder, pixels: &Tensor, mean: &[f32], std: &[f32]) -> Result<Tensor> {
     check_pixels(pixels)?;
     let c = pixels.shape()[3];

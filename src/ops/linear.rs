@@ -1,4 +1,4 @@
-//! Fully connected layer: x [N, I], w [O, I] (row per output), bias [O]; y = x w^T + b.
+//! Fully connected layer: x [N, I], w [O, I] (row per output), bias \[O\]; y = x w^T + b.
 //! All three products go through one strided matrix-product kernel with 8 x 8 register
 //! blocks (shaders/linear.wgsl); every output is a fixed-order sum (deterministic).
 //! Reference: [`crate::reference::linear`].
@@ -86,7 +86,7 @@ fn dims(x: &Tensor, w: &Tensor) -> Result<(usize, usize, usize)> {
     Ok((n, i, o))
 }
 
-/// y [N, O] = x [N, I] w^T + bias, i.e. y[n, o] = sum_i x[n, i] w[o, i] + bias[o].
+/// y [N, O] = x [N, I] w^T + bias, i.e. y[n, o] = sum_i x[n, i] w[o, i] + bias\[o\].
 pub fn forward(
     rec: &mut Recorder,
     x: &Tensor,
@@ -101,8 +101,8 @@ pub fn forward(
     strided_matmul(rec, (n, o, i), x, (i, 1), w, (1, i), bias)
 }
 
-/// Gradients of y = x w^T + b given dy [N, O]: (dx [N, I], dw [O, I], dbias [O]) with
-/// dx = dy w, dw = dy^T x, dbias[o] = sum_n dy[n, o]; every sum over N is in fixed order.
+/// Gradients of y = x w^T + b given dy [N, O]: (dx [N, I], dw [O, I], dbias \[O\]) with
+/// dx = dy w, dw = dy^T x, dbias\[o\] = sum_n dy[n, o]; every sum over N is in fixed order.
 pub fn backward(
     rec: &mut Recorder,
     x: &Tensor,

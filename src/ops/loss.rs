@@ -16,16 +16,16 @@ struct Params {
 /// Results of [`softmax_xent`], all on the GPU.
 #[derive(Clone, Debug)]
 pub struct LossOut {
-    /// f32 [1]: mean over the N rows of -log softmax(logits)[label]. NaN or infinite when a
+    /// f32 \[1\]: mean over the N rows of -log softmax(logits)\[label\]. NaN or infinite when a
     /// row's loss is (non-finite logits, or a label outside 0..K).
     pub loss: Tensor,
     /// f32 [N, K]: (softmax - onehot) / N, the gradient of `loss`.
     pub dlogits: Tensor,
-    /// I32 [2]: rows whose label is top-1 and top-5. A label is within the top k when fewer
+    /// I32 \[2\]: rows whose label is top-1 and top-5. A label is within the top k when fewer
     /// than k logits are strictly greater than its logit (ties count for the label); with
     /// K < 5 every valid row is within the top 5.
     pub correct: Tensor,
-    /// f32 [N]: each row's loss.
+    /// f32 \[N\]: each row's loss.
     pub per_row: Tensor,
 }
 
@@ -120,7 +120,7 @@ pub fn softmax_xent(rec: &mut Recorder, logits: &Tensor, labels: &Tensor) -> Res
     Ok(out)
 }
 
-/// Top-1 and top-5 counts (I32 [2]) of `logits: f32 [N, K]` against `labels: I32 [N]`, with
+/// Top-1 and top-5 counts (I32 \[2\]) of `logits: f32 [N, K]` against `labels: I32 [N]`, with
 /// the rule of [`softmax_xent`]; rows with a label outside 0..K count as misses.
 pub fn accuracy_counts(rec: &mut Recorder, logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let (n, k) = check_shapes(logits, labels)?;

@@ -18,7 +18,7 @@ struct Params {
     _pad: u32,
 }
 
-/// pixels U8 [N,H,W,C], table codes Bits [T,256,D] (T = 1 or C) -> Bits [N,H,W,bits,Cw]
+/// pixels U8 \[N,H,W,C\], table codes Bits \[T,256,D\] (T = 1 or C) -> Bits \[N,H,W,bits,Cw\]
 /// with Cw = ceil(C*D / 32).
 pub fn gather_packed(
     rec: &mut Recorder,

@@ -223,7 +223,7 @@ pub fn adam(
     )
 }
 
-/// Squared L2 norm of all gradients together, f32 [1]: sum over tensors and elements of g^2.
+/// Squared L2 norm of all gradients together, f32 \[1\]: sum over tensors and elements of g^2.
 /// Deterministic: fixed-order partial sums per tensor, then [`super::reduce::sum_rows`].
 pub fn grad_norm_sq(rec: &mut Recorder, grads: &[&Tensor]) -> Result<Tensor> {
     let mut offsets = Vec::with_capacity(grads.len());

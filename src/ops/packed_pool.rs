@@ -17,7 +17,7 @@ struct Params {
     _pad: u32,
 }
 
-/// Bits [N,H,W,k,Cw] -> Bits [N,H/2,W/2,k,Cw] (floor; windows fully inside).
+/// Bits \[N,H,W,k,Cw\] -> Bits [N,H/2,W/2,k,Cw] (floor; windows fully inside).
 pub fn max2x2(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     let s = x.shape();
     if x.dtype() != DType::Bits || s.len() != 5 || s[1] < 2 || s[2] < 2 || s[3] == 0 || s[3] > 8 {

@@ -108,7 +108,7 @@ pub fn max_forward(
     Ok((y, arg))
 }
 
-/// Max pool backward: dx[i] = sum of dy over the outputs whose argmax is i (`argmax` as
+/// Max pool backward: dx\[i\] = sum of dy over the outputs whose argmax is i (`argmax` as
 /// returned by [`max_forward`]). The sum runs over each (image, channel) column's outputs in
 /// (oh, ow) order, so it is deterministic and needs neither the window size nor the stride.
 pub fn max_backward(
@@ -162,7 +162,7 @@ pub fn avg_forward(rec: &mut Recorder, x: &Tensor, k: usize, stride: usize) -> R
     Ok(y)
 }
 
-/// Average pool backward: dx[i] = sum of dy over the windows containing i, / (k * k).
+/// Average pool backward: dx\[i\] = sum of dy over the windows containing i, / (k * k).
 pub fn avg_backward(
     rec: &mut Recorder,
     dy: &Tensor,

@@ -37,7 +37,7 @@ pub fn forward(rec: &mut Recorder, spec: QuantSpec, x: &Tensor) -> Result<Tensor
     Ok(y)
 }
 
-/// dx = dvalue * 1[0 < x < max].
+/// dx = dvalue * 1\[0 < x < max\].
 pub fn backward(
     rec: &mut Recorder,
     spec: QuantSpec,
@@ -62,7 +62,7 @@ pub fn backward(
 }
 
 /// STE backward from the gradient w.r.t. the codes: the surrogate of code(x) is
-/// clip(x, 0, max) * scale, so dx = dcodes * scale * 1[0 < x < max].
+/// clip(x, 0, max) * scale, so dx = dcodes * scale * 1\[0 < x < max\].
 pub fn backward_codes(
     rec: &mut Recorder,
     spec: QuantSpec,

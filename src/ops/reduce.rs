@@ -15,7 +15,7 @@ struct Params {
     _pad: u32,
 }
 
-/// Column sums of `x: f32 [R, C]` -> `f32 [C]`: out[c] = sum_r x[r, c].
+/// Column sums of `x: f32 [R, C]` -> `f32 [C]`: out\[c\] = sum_r x[r, c].
 ///
 /// Chunked passes of [`SUM_CHUNK`] rows, repeated until one row is left (two passes up to
 /// 65,536 rows); the order of additions depends on the shape only, so two runs are

@@ -23,8 +23,8 @@ struct Params {
     total: u32,
 }
 
-/// acc I32 [N,Ho,Wo,O]; x_in Bits [N,H,W,bits,Cinw] (the block input, `cin` channels);
-/// th I32 [O, n+1, n]; flags I32 [O, n+1] -> Bits [N,Ho,Wo,bits,Ow].
+/// acc I32 \[N,Ho,Wo,O\]; x_in Bits \[N,H,W,bits,Cinw\] (the block input, `cin` channels);
+/// th I32 [O, n+1, n]; flags I32 [O, n+1] -> Bits \[N,Ho,Wo,bits,Ow\].
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     rec: &mut Recorder,

@@ -56,7 +56,7 @@ fn params(
     })
 }
 
-/// out = a + step * shortcut(codes); `a` has the block's output shape [N,Ho,Wo,Cout].
+/// out = a + step * shortcut(codes); `a` has the block's output shape \[N,Ho,Wo,Cout\].
 pub fn forward(
     rec: &mut Recorder,
     a: &Tensor,

@@ -7,8 +7,8 @@
 //! where codes are unsigned integers and signs are +1 or -1. Taps outside the image are
 //! zero padding and add nothing.
 
+use super::geom::ConvGeom;
 use super::threshold::threshold_packed;
-use crate::ops::layout::ConvGeom;
 
 /// Integer accumulators `[N, Ho, Wo, O]` of codes `[N, H, W, C]` and signs `[O, KH, KW, C]`
 /// (each +1 or -1).

@@ -3,7 +3,7 @@
 //! gradient with the |w| <= 1 mask; latent weights clipped to [-1, 1] after each update.
 
 /// Signs (+1 / -1, same layout as `w`) and alpha `[O]` of weights `[O, R]` (R = the rest of
-/// the shape). Per channel: alpha[o] = sum_r |w[o][r]| / R; per tensor: alpha[o] =
+/// the shape). Per channel: alpha\[o\] = sum_r |w\[o\]\[r\]| / R; per tensor: alpha\[o\] =
 /// sum |w| / (O R) for every o.
 pub fn binarize_forward(w: &[f32], outputs: usize, per_channel: bool) -> (Vec<f32>, Vec<f32>) {
     let signs = w

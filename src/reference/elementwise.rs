@@ -10,7 +10,7 @@ pub fn scale(x: &[f32], alpha: f32) -> Vec<f32> {
     x.iter().map(|v| v * alpha).collect()
 }
 
-/// y[r, c] = x[r, c] * s[c].
+/// y[r, c] = x[r, c] * s\[c\].
 pub fn scale_channels(x: &[f32], s: &[f32]) -> Vec<f32> {
     x.iter()
         .enumerate()
@@ -18,7 +18,7 @@ pub fn scale_channels(x: &[f32], s: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// Backward of y = x * s[c]: dx = dy * s[c], ds[c] = sum_r x[r, c] * dy[r, c].
+/// Backward of y = x * s\[c\]: dx = dy * s\[c\], ds\[c\] = sum_r x[r, c] * dy[r, c].
 pub fn scale_channels_backward(x: &[f32], dy: &[f32], s: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let c = s.len();
     let dx = scale_channels(dy, s);
@@ -29,7 +29,7 @@ pub fn scale_channels_backward(x: &[f32], dy: &[f32], s: &[f32]) -> (Vec<f32>, V
     (dx, ds.into_iter().map(|v| v as f32).collect())
 }
 
-/// Per-channel column sums: out[c] = sum_r x[r, c].
+/// Per-channel column sums: out\[c\] = sum_r x[r, c].
 pub fn column_sums(x: &[f32], c: usize) -> Vec<f32> {
     let mut out = vec![0f64; c];
     for (i, v) in x.iter().enumerate() {

@@ -18,7 +18,7 @@ pub fn table_of(tables: usize, c: usize) -> usize {
 }
 
 /// Forward: codes `[P, C * D]` (as f32) of pixels `[P, C]` (P = N * H * W).
-/// code[p][c * D + d] = spec.code(table[t][v][d]), v = pixels[p][c], t = table_of(T, c).
+/// code[p][c * D + d] = spec.code(table\[t\]\[v\]\[d\]), v = pixels\[p\]\[c\], t = table_of(T, c).
 pub fn embed_forward(
     spec: QuantSpec,
     table: &[f32],
@@ -38,8 +38,8 @@ pub fn embed_forward(
 }
 
 /// Backward (straight-through): dtable `[T, 256, D]`,
-/// dtable[t][v][d] = sum over pixels p and channels c with table_of(T, c) = t and
-/// pixels[p][c] = v of dvalue[p][c * D + d], times 1[0 < table[t][v][d] < max].
+/// dtable\[t\]\[v\]\[d\] = sum over pixels p and channels c with table_of(T, c) = t and
+/// pixels\[p\]\[c\] = v of dvalue[p][c * D + d], times 1\[0 < table\[t\]\[v\]\[d\] < max\].
 /// `dvalue` is the gradient w.r.t. the quantized value, `[P, C * D]`.
 pub fn embed_backward(
     spec: QuantSpec,

@@ -41,7 +41,7 @@ pub fn to_f32(pixels: &[u8]) -> Vec<f32> {
     pixels.iter().map(|&v| v as f32).collect()
 }
 
-/// Normalized float input: (v / 255 - mean[c]) / std[c], c = channel (index mod C).
+/// Normalized float input: (v / 255 - mean\[c\]) / std\[c\], c = channel (index mod C).
 pub fn normalize(pixels: &[u8], mean: &[f32], std: &[f32]) -> Vec<f32> {
     let c = mean.len();
     pixels

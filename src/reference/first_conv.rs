@@ -11,10 +11,10 @@
 //! Sums are accumulated in f64 (the GPU accumulates in f32, so codes of sums within
 //! rounding distance of a threshold may differ; tests compare away from thresholds).
 
+use super::geom::ConvGeom;
 use super::pack::pack_bitplanes;
 use super::threshold::levels;
 use super::QuantSpec;
-use crate::ops::layout::ConvGeom;
 
 /// The code of one sum under one channel's float thresholds `t` (length `2^k - 1`).
 pub fn float_threshold_code(y: f64, t: &[f32], flag: i32, bits: u32) -> u32 {

@@ -15,8 +15,8 @@
 //! add nothing, like bconv's zero padding). The codes then come from the same per-channel
 //! thresholds ([`super::threshold`]).
 
+use super::geom::ConvGeom;
 use super::threshold::threshold_packed;
-use crate::ops::layout::ConvGeom;
 
 /// Fold codes `[tables, 256, d]` and signs `[O, KH, KW, C*D]` (+1/-1) into
 /// `T [KH*KW, C, 256, O]` (geometry `g` with `g.c = C*D`).

@@ -1,6 +1,6 @@
-//! Fully connected layer: x [n, i] (row per sample), w [o, i] (row per output), bias [o].
+//! Fully connected layer: x [n, i] (row per sample), w [o, i] (row per output), bias \[o\].
 
-/// y[b, j] = sum_k x[b, k] * w[j, k] + bias[j]   (y = x w^T + b)
+/// y[b, j] = sum_k x[b, k] * w[j, k] + bias\[j\]   (y = x w^T + b)
 pub fn forward(
     x: &[f32],
     w: &[f32],
@@ -28,7 +28,7 @@ pub fn forward(
 /// Gradients of y = x w^T + b given dy [n, o]:
 ///   dx[b, k] = sum_j dy[b, j] * w[j, k]
 ///   dw[j, k] = sum_b dy[b, j] * x[b, k]
-///   dbias[j] = sum_b dy[b, j]
+///   dbias\[j\] = sum_b dy[b, j]
 /// Returns (dx, dw, dbias).
 pub fn backward(
     x: &[f32],

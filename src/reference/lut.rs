@@ -17,7 +17,7 @@ pub fn lut_gather(pixels: &[u8], c: usize, table: &[u32], tables: usize, d: usiz
 }
 
 /// Code of one accumulator under a threshold row (see shaders/residual_threshold.wgsl):
-/// flag 1: #{t : acc >= t}; flag -1: #{t : acc <= t}; flag 0: th[0].
+/// flag 1: #{t : acc >= t}; flag -1: #{t : acc <= t}; flag 0: th\[0\].
 pub fn threshold_code(acc: i32, th: &[i32], flag: i32) -> u32 {
     match flag {
         0 => th[0] as u32,
@@ -26,8 +26,8 @@ pub fn threshold_code(acc: i32, th: &[i32], flag: i32) -> u32 {
     }
 }
 
-/// Residual thresholds: acc [N,Ho,Wo,O], input codes [N,H,W,Cin] (unpacked), th [O, n+1, n],
-/// flags [O, n+1] -> codes [N,Ho,Wo,O].
+/// Residual thresholds: acc \[N,Ho,Wo,O\], input codes \[N,H,W,Cin\] (unpacked), th [O, n+1, n],
+/// flags [O, n+1] -> codes \[N,Ho,Wo,O\].
 #[allow(clippy::too_many_arguments)]
 pub fn residual_threshold(
     acc: &[i32],
@@ -63,7 +63,7 @@ pub fn residual_threshold(
     out
 }
 
-/// 2x2 max pool, stride 2 (floor), on codes [N,H,W,C].
+/// 2x2 max pool, stride 2 (floor), on codes \[N,H,W,C\].
 pub fn max_pool_codes(codes: &[u32], shape: [usize; 4]) -> Vec<u32> {
     let [n, h, w, c] = shape;
     let (ho, wo) = (h / 2, w / 2);

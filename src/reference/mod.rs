@@ -10,6 +10,7 @@ pub mod embed;
 pub mod encode;
 pub mod first_conv;
 pub mod first_table;
+pub mod geom;
 pub mod linear;
 pub mod loss;
 pub mod lut;

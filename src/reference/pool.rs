@@ -41,7 +41,7 @@ pub fn max_forward(x: &[f32], shape: [usize; 4], k: usize, stride: usize) -> (Ve
     (y, arg)
 }
 
-/// Max-pool backward: dx[i] = sum of dy over the outputs whose argmax is i.
+/// Max-pool backward: dx\[i\] = sum of dy over the outputs whose argmax is i.
 pub fn max_backward(dy: &[f32], argmax: &[i32], input_shape: [usize; 4]) -> Vec<f32> {
     let mut dx = vec![0f32; input_shape.iter().product()];
     for (g, &i) in dy.iter().zip(argmax) {

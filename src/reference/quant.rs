@@ -69,7 +69,7 @@ pub fn quant_forward(spec: QuantSpec, x: &[f32]) -> Vec<f32> {
     x.iter().map(|&v| spec.code(v) as f32).collect()
 }
 
-/// STE backward: dx = dvalue * 1[0 < x < max].
+/// STE backward: dx = dvalue * 1\[0 < x < max\].
 pub fn quant_backward(spec: QuantSpec, x: &[f32], dvalue: &[f32]) -> Vec<f32> {
     x.iter()
         .zip(dvalue)
@@ -77,7 +77,7 @@ pub fn quant_backward(spec: QuantSpec, x: &[f32], dvalue: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// STE backward from the gradient w.r.t. codes: dx = dcodes * scale * 1[0 < x < max].
+/// STE backward from the gradient w.r.t. codes: dx = dcodes * scale * 1\[0 < x < max\].
 pub fn quant_backward_codes(spec: QuantSpec, x: &[f32], dcodes: &[f32]) -> Vec<f32> {
     x.iter()
         .zip(dcodes)

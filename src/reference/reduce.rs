@@ -4,7 +4,7 @@
 /// Rows summed by one invocation in one pass of [`sum_rows`].
 pub const SUM_CHUNK: usize = 256;
 
-/// Column sums of a row-major `[rows, cols]` matrix: out[c] = sum_r x[r, c].
+/// Column sums of a row-major `[rows, cols]` matrix: out\[c\] = sum_r x[r, c].
 ///
 /// Order (the spec the kernel follows): one pass maps `[R, C]` to `[ceil(R / CHUNK), C]` with
 /// out[k, c] = x[k CHUNK, c] + x[k CHUNK + 1, c] + ... (ascending rows, starting from 0.0);

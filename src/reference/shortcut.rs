@@ -1,7 +1,7 @@
 //! Residual shortcut reference (see shaders/shortcut.wgsl for the formulas).
 
 /// out = a + step * subsample(codes) with zero-padded channels. Shapes NHWC:
-/// codes [n,h,w,cin], a [n,ho,wo,cout], ho = ceil(h / stride).
+/// codes \[n,h,w,cin\], a \[n,ho,wo,cout\], ho = ceil(h / stride).
 pub fn shortcut_forward(
     a: &[f32],
     codes: &[f32],

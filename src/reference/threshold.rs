@@ -9,7 +9,7 @@
 //!
 //! Counting makes the code well defined for any threshold values (duplicates give skipped
 //! codes; unsorted values still count). With ascending thresholds the increasing count is
-//! the usual thermometer: code >= i + 1 exactly when acc >= t[o][i].
+//! the usual thermometer: code >= i + 1 exactly when acc >= t\[o\]\[i\].
 
 use super::pack::pack_bitplanes;
 

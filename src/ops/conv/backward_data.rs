@@ -70,7 +70,7 @@ impl DataGradPlan {
     }
 }
 
-/// dx f32 [N,H,W,C] from dy f32 [N,Ho,Wo,O] and w f32 [O,KH,KW,C].
+/// dx f32 \[N,H,W,C\] from dy f32 \[N,Ho,Wo,O\] and w f32 \[O,KH,KW,C\].
 pub fn backward_data(
     rec: &mut Recorder,
     geom: &ConvGeom,

@@ -88,7 +88,7 @@ impl WeightGradPlan {
     }
 }
 
-/// dw f32 [O,KH,KW,C] from x f32 [N,H,W,C] and dy f32 [N,Ho,Wo,O].
+/// dw f32 \[O,KH,KW,C\] from x f32 \[N,H,W,C\] and dy f32 \[N,Ho,Wo,O\].
 pub fn backward_weight(
     rec: &mut Recorder,
     geom: &ConvGeom,

@@ -54,7 +54,7 @@ fn view(g: &ConvGeom) -> TiledConv {
     }
 }
 
-/// y = conv(x, w): x f32 [N,H,W,C], w f32 [O,KH,KW,C] -> y f32 [N,Ho,Wo,O].
+/// y = conv(x, w): x f32 \[N,H,W,C\], w f32 \[O,KH,KW,C\] -> y f32 \[N,Ho,Wo,O\].
 pub fn forward(rec: &mut Recorder, geom: &ConvGeom, x: &Tensor, w: &Tensor) -> Result<Tensor> {
     forward_with(rec, geom, x, w, ForwardPlan::choose(geom))
 }
