@@ -1,7 +1,7 @@
 //! The fused float first layer: u8 pixels `[N, H, W, C]` -> per-channel normalisation ->
 //! f32 convolution (odd K x K, stride 1 or 2, zero "same" padding) -> per-channel float
 //! thresholds -> packed k-bit bit-planes `[N, Ho, Wo, k, ceil(O / 32)]` (the layout of
-//! [`crate::ops::pack::quantize_pack`]), in one dispatch per group of 64 output channels.
+//! [`crate::ops::pack::quantize_pack`]), in one dispatch per group of 32 output channels.
 //! Semantics: [`crate::reference::first_conv`]; kernels: shaders/first_conv_k*.wgsl and _first_conv.wgsl (fast,
 //! weights in a uniform buffer) and shaders/first_conv_general.wgsl (any shape).
 //!
@@ -13,8 +13,11 @@
 //! A constant channel (flag 0) gets zero weights and thresholds `-MAX` for the levels below
 //! its code and `+MAX` above, so the same count yields the constant.
 
+mod dispatch;
+mod fold;
+
 use crate::error::{Error, Result};
-use crate::gpu::{grid, grid_for, Arg, DType, Gpu, Kernel, Recorder, Tensor};
+use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use crate::ops::layout::{words_for, ConvGeom};
 use crate::ops::threshold::{check_bits, levels};
 
@@ -167,7 +170,7 @@ impl FirstConv {
                 "first conv: at most {GENERAL_MAX_C} input channels and finite nonzero stds"
             )));
         }
-        let (w, t) = fold(spec);
+        let (w, t) = fold::fold(spec);
         let mut layer = FirstConv {
             c,
             o,
@@ -294,180 +297,4 @@ impl FirstConv {
         }
         Ok(out)
     }
-
-    fn run_blocked(
-        &self,
-        rec: &mut Recorder,
-        g: &ConvGeom,
-        px: usize,
-        pixels: &Tensor,
-        out: &Tensor,
-    ) -> Result<()> {
-        let xblocks = g.wo().div_ceil(px);
-        let blocks = g.n * g.ho() * xblocks;
-        let mut mean = [0.0f32; 4];
-        mean[..self.c].copy_from_slice(&self.mean_raw);
-        for gr in &self.groups {
-            let p = BlockedParams {
-                h: g.h as u32,
-                w: g.w as u32,
-                ho: g.ho() as u32,
-                wo: g.wo() as u32,
-                pad: g.pad as u32,
-                xblocks: xblocks as u32,
-                blocks: blocks as u32,
-                ow: words_for(self.o) as u32,
-                word0: (gr.o0 / 32) as u32,
-                _pad: [0; 3],
-                mean,
-            };
-            let constants = [
-                ("C", self.c as f64),
-                ("K", self.k as f64),
-                ("S", self.stride as f64),
-                ("KOUT", self.bits as f64),
-                ("OB", gr.count as f64),
-                ("PX", px as f64),
-            ];
-            rec.dispatch(
-                &Kernel::new(blocked_shader(self.k)?, "forward").with(&constants),
-                &[
-                    Arg::Params(bytemuck::bytes_of(&p)),
-                    Arg::T(pixels),
-                    Arg::Uniform(&gr.weights),
-                    Arg::Uniform(&gr.thresholds),
-                    Arg::T(out),
-                ],
-                grid(rec.gpu(), blocks.div_ceil(64) as u32),
-            )?;
-        }
-        Ok(())
-    }
-
-    fn run_general(
-        &self,
-        rec: &mut Recorder,
-        g: &ConvGeom,
-        pixels: &Tensor,
-        out: &Tensor,
-    ) -> Result<()> {
-        let (w, t) = self
-            .general
-            .as_ref()
-            .ok_or_else(|| Error::Invalid("first conv: general plan without weights".into()))?;
-        let ow = words_for(self.o);
-        let total = g.n * g.ho() * g.wo() * ow;
-        let mut mean = [[0.0f32; 4]; GENERAL_MAX_C / 4];
-        for (i, &m) in self.mean_raw.iter().enumerate() {
-            mean[i / 4][i % 4] = m;
-        }
-        let p = GeneralParams {
-            h: g.h as u32,
-            w: g.w as u32,
-            ho: g.ho() as u32,
-            wo: g.wo() as u32,
-            c: self.c as u32,
-            k: self.k as u32,
-            stride: self.stride as u32,
-            pad: g.pad as u32,
-            o: self.o as u32,
-            ow: ow as u32,
-            bits: self.bits,
-            levels: levels(self.bits) as u32,
-            total: total as u32,
-            _pad: [0; 3],
-            mean,
-        };
-        rec.dispatch(
-            &Kernel::new("first_conv_general", "forward"),
-            &[
-                Arg::Params(bytemuck::bytes_of(&p)),
-                Arg::T(pixels),
-                Arg::T(w),
-                Arg::T(t),
-                Arg::T(out),
-            ],
-            grid_for(rec.gpu(), total, 64),
-        )
-    }
-}
-
-/// The blocked kernel's shader for a k x k kernel (one file per size, see the shader).
-fn blocked_shader(k: usize) -> Result<&'static str> {
-    Ok(match k {
-        1 => "first_conv_k1",
-        3 => "first_conv_k3",
-        5 => "first_conv_k5",
-        7 => "first_conv_k7",
-        _ => {
-            return Err(Error::Invalid(format!(
-                "first conv: no blocked kernel for {k}x{k}"
-            )))
-        }
-    })
-}
-
-/// Folded weights w' `[O, k, k, c]` and thresholds t' `[O, levels]` (module docs).
-fn fold(spec: &FirstConvSpec) -> (Vec<f32>, Vec<f32>) {
-    let th = spec.thresholds;
-    let (c, n) = (spec.c, levels(th.bits));
-    let taps = spec.k * spec.k * c;
-    let mut w = vec![0.0f32; th.channels() * taps];
-    let mut t = vec![0.0f32; th.channels() * n];
-    for o in 0..th.channels() {
-        let flag = th.flags[o];
-        let tv = &th.values[o * n..(o + 1) * n];
-        if flag == 0 {
-            let code = tv[0].clamp(0.0, n as f32) as usize;
-            for (j, slot) in t[o * n..(o + 1) * n].iter_mut().enumerate() {
-                *slot = if j < code { -f32::MAX } else { f32::MAX };
-            }
-            continue;
-        }
-        let s = if flag > 0 { 1.0 } else { -1.0 };
-        for i in 0..taps {
-            let std = spec.std[i % c] as f64;
-            w[o * taps + i] = (s * spec.weights[o * taps + i] as f64 / (255.0 * std)) as f32;
-        }
-        let mut tt: Vec<f32> = tv.iter().map(|&x| (s * x as f64) as f32).collect();
-        tt.sort_by(f32::total_cmp);
-        t[o * n..(o + 1) * n].copy_from_slice(&tt);
-    }
-    (w, t)
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct BlockedParams {
-    h: u32,
-    w: u32,
-    ho: u32,
-    wo: u32,
-    pad: u32,
-    xblocks: u32,
-    blocks: u32,
-    ow: u32,
-    word0: u32,
-    _pad: [u32; 3],
-    mean: [f32; 4],
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GeneralParams {
-    h: u32,
-    w: u32,
-    ho: u32,
-    wo: u32,
-    c: u32,
-    k: u32,
-    stride: u32,
-    pad: u32,
-    o: u32,
-    ow: u32,
-    bits: u32,
-    levels: u32,
-    total: u32,
-    _pad: [u32; 3],
-    mean: [[f32; 4]; GENERAL_MAX_C / 4],
 }
