@@ -184,3 +184,28 @@ fn timing_window_times_only_its_dispatches() {
     ops::quant::forward(&mut rec, QuantSpec::default(), &x).unwrap();
     assert!(rec.submit_timed().unwrap().passes.is_empty());
 }
+
+#[test]
+fn fastest_times_every_candidate_and_choices_remember() {
+    use pixembed::gpu::choice::{fastest, Choices};
+    let gpu = gpu_or_skip!();
+    let x = Tensor::from_slice(gpu, &[1 << 14], &common::rand_f32(9, 1 << 14, -1.0, 3.0)).unwrap();
+    // Candidate k records k + 1 quantizer passes.
+    let (best, times) = fastest(gpu, &[0usize, 1, 2], |rec, k| {
+        for _ in 0..=k {
+            ops::quant::forward(rec, QuantSpec::default(), &x)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(times.iter().map(|t| t.0).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(times.iter().all(|t| t.1.is_finite() && t.1 >= 0.0));
+    let least = times.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+    assert_eq!(times.iter().find(|t| t.0 == best).unwrap().1, least);
+    assert!(fastest(gpu, &[] as &[usize], |_, _| Ok(())).is_err());
+
+    let choices: Choices<(String, u32), usize> = Choices::new();
+    assert_eq!(choices.get(&("a".into(), 1)), None);
+    choices.insert(("a".into(), 1), best);
+    assert_eq!(choices.get(&("a".into(), 1)), Some(best));
+}

@@ -2,6 +2,7 @@
 //! and pipeline cache, step recording, readback and timing.
 
 pub mod adapter;
+pub mod choice;
 mod context;
 pub mod pool;
 pub mod readback;

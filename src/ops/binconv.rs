@@ -11,11 +11,10 @@
 //! caches the faster. `PIXEMBED_BINCONV=float|packed` forces a path.
 
 use crate::error::Result;
+use crate::gpu::choice::{fastest, Choices};
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
 use crate::ops::{bconv, conv, pack};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinConvPath {
@@ -33,7 +32,7 @@ fn forced() -> Option<BinConvPath> {
 
 type Key = (String, ConvGeom, u32);
 
-static CHOICES: Mutex<Option<HashMap<Key, BinConvPath>>> = Mutex::new(None);
+static CHOICES: Choices<Key, BinConvPath> = Choices::new();
 
 /// The faster exact path for this adapter, shape and code width (measured once, cached).
 pub fn choose(gpu: &Gpu, geom: &ConvGeom, bits: u32) -> Result<BinConvPath> {
@@ -41,43 +40,19 @@ pub fn choose(gpu: &Gpu, geom: &ConvGeom, bits: u32) -> Result<BinConvPath> {
         return Ok(p);
     }
     let key = (gpu.summary().name.clone(), *geom, bits);
-    if let Some(p) = CHOICES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .get(&key)
-    {
-        return Ok(*p);
+    if let Some(p) = CHOICES.get(&key) {
+        return Ok(p);
     }
     let codes = Tensor::zeros(gpu, crate::gpu::DType::F32, &geom.input_shape())?;
     let signs = Tensor::zeros(gpu, crate::gpu::DType::F32, &geom.weight_shape())?;
-    let mut best = (f64::INFINITY, BinConvPath::Float);
-    for path in [BinConvPath::Float, BinConvPath::Packed] {
-        // One untimed run (pipeline compilation), then the faster of two timed runs.
-        let mut t = f64::INFINITY;
-        for rep in 0..3 {
-            let mut rec = Recorder::new(gpu).with_timing(64);
-            run(&mut rec, geom, bits, &codes, &signs, path)?;
-            let s = rec.submit_timed()?.best_s();
-            if rep > 0 {
-                t = t.min(s);
-            }
-        }
-        if t < best.0 {
-            best = (t, path);
-        }
-    }
-    log::info!(
-        "binary conv {geom:?} {bits}-bit: {:?} path ({:.2} ms)",
-        best.1,
-        best.0 * 1e3
-    );
-    CHOICES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .insert(key, best.1);
-    Ok(best.1)
+    let (best, times) = fastest(
+        gpu,
+        &[BinConvPath::Float, BinConvPath::Packed],
+        |rec, path| run(rec, geom, bits, &codes, &signs, path).map(|_| ()),
+    )?;
+    log::info!("binary conv {geom:?} {bits}-bit: {best:?} path ({times:.2?} s)");
+    CHOICES.insert(key, best);
+    Ok(best)
 }
 
 fn run(
