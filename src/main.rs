@@ -9,7 +9,8 @@ use pixembed::train::{checkpoint, RunOptions, TrainConfig, Trainer};
 use std::path::PathBuf;
 
 mod args;
-use args::{BenchCommand, Cli, Command, DeviceArgs, EvalArgs, ExportArgs, InferArgs, TrainArgs};
+mod bench_cmd;
+use args::{Cli, Command, DeviceArgs, EvalArgs, ExportArgs, InferArgs, TrainArgs};
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
@@ -26,11 +27,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval(&cli.device, &args),
         Command::Export(args) => export(&cli.device, &args),
         Command::Infer(args) => infer(&cli.device, &args),
-        Command::Bench(b) => bench(&cli.device, b),
+        Command::Bench(b) => bench_cmd::bench(&cli.device, b),
     }
 }
 
-/// Where the data comes from (train and eval).
+/// `pixembed train`: a new run, or `--resume` of an interrupted one.
 fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
     let splits = a.data.load(true)?;
@@ -312,96 +313,6 @@ fn infer(dev: &DeviceArgs, a: &InferArgs) -> Result<()> {
     }
     if failures > 0 {
         anyhow::bail!("{failures} of {} images could not be read", a.images.len());
-    }
-    Ok(())
-}
-
-fn bench(dev: &DeviceArgs, b: BenchCommand) -> Result<()> {
-    let gpu = Gpu::new(&dev.request())?;
-    match b {
-        BenchCommand::Ops { reps, json } => {
-            let rows = pixembed::bench::ops::run_all(&gpu, reps)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "adapter": gpu.summary(), "ops": rows.iter().map(|r| serde_json::json!({"op": r.op, "shape": r.shape, "timing": r.timing, "rate": r.rate(), "unit": r.unit})).collect::<Vec<_>>() })
-                );
-            } else {
-                print!("{}", pixembed::bench::report::ops(gpu.summary(), &rows));
-            }
-        }
-        BenchCommand::FirstLayer {
-            shape,
-            batch,
-            out_channels,
-            reps,
-            all_implementations,
-            json,
-        } => {
-            let batch = batch.unwrap_or(shape.default_batch);
-            let rows = pixembed::bench::first_layer::run(
-                &gpu,
-                shape,
-                batch,
-                out_channels,
-                reps,
-                all_implementations,
-            )?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "adapter": gpu.summary(), "batch": batch, "rows": rows })
-                );
-            } else {
-                print!(
-                    "{}",
-                    pixembed::bench::report::first_layer(
-                        gpu.summary(),
-                        shape,
-                        batch,
-                        out_channels,
-                        &rows
-                    )
-                );
-            }
-        }
-        BenchCommand::Network {
-            model,
-            depth,
-            width,
-            input,
-            batch,
-            train_batch,
-            reps,
-            json,
-        } => {
-            let dims: Vec<usize> = input
-                .split(['x', 'X'])
-                .map(|v| v.trim().parse())
-                .collect::<std::result::Result<_, _>>()
-                .context("--input must be HxWxC, e.g. 32x32x3")?;
-            let [h, w, c]: [usize; 3] = dims
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("--input must be HxWxC, e.g. 32x32x3"))?;
-            let rows = pixembed::bench::network::run(
-                &gpu,
-                model,
-                depth,
-                width,
-                [h, w, c],
-                batch,
-                train_batch,
-                reps,
-            )?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "adapter": gpu.summary(), "rows": rows })
-                );
-            } else {
-                print!("{}", pixembed::bench::report::network(gpu.summary(), &rows));
-            }
-        }
     }
     Ok(())
 }
