@@ -35,7 +35,7 @@ fn main() -> pixembed::Result<()> {
         schedule: Schedule::Constant,
         warmup_epochs: 0.0,
         seed: 0,
-        augment: false,
+        augment: pixembed::data::AugmentKind::None,
         limit_train: None,
         limit_test: None,
         log_every: 1,

@@ -1,22 +1,23 @@
 // Optimizer steps on latent float parameters, in place, one element per invocation
 // (reference: src/reference/optim.rs). Hyper-parameters live in the uniform Params, so a new
 // learning rate every step reuses the same pipeline.
-//   sgd:  g' = g + wd p;  v = momentum v + g';  p = p - lr v
+//   sgd:  p = p - lr wd p;  v = momentum v + g;  p = p - lr v   (decoupled weight decay)
 //   adam: p = p - lr wd p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
 //         p = p - lr (m / bc1) / (sqrt(v / bc2) + eps),  bc = 1 - b^step from the host
-//   both, when clip = 1: p = clamp(p, -c, c)   (latent binary weights stay in [-1, 1])
+//   both, when clip = 1: p = clamp(p, lo, hi)  (latent binary weights stay in [-1, 1],
+//   an embedding table inside its quantizer's range)
 //   sumsq_partials: partial sums of g^2 for the squared gradient norm (see below).
 //#include _common
 
 struct SgdParams {
     n: u32,
     clip: u32,
-    clip_value: f32,
+    clip_lo: f32,
+    clip_hi: f32,
     lr: f32,
     momentum: f32,
     weight_decay: f32,
     _pad0: u32,
-    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> sp: SgdParams;
@@ -24,8 +25,8 @@ struct SgdParams {
 @group(0) @binding(2) var<storage, read> s_grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> s_velocity: array<f32>;
 
-fn clipped(x: f32, on: u32, c: f32) -> f32 {
-    return select(x, clamp(x, -c, c), on == 1u);
+fn clipped(x: f32, on: u32, lo: f32, hi: f32) -> f32 {
+    return select(x, clamp(x, lo, hi), on == 1u);
 }
 
 @compute @workgroup_size(256)
@@ -33,20 +34,21 @@ fn sgd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
        @builtin(local_invocation_index) lid: u32) {
     let i = linear_index(wid, nwg, lid, 256u);
     if i >= sp.n { return; }
-    let p = s_param[i];
-    // g' = g + wd p
-    let g = s_grad[i] + sp.weight_decay * p;
-    // v = momentum v + g'
-    let v = sp.momentum * s_velocity[i] + g;
+    // p = p - lr wd p   (decoupled weight decay)
+    var p = s_param[i];
+    p -= sp.lr * sp.weight_decay * p;
+    // v = momentum v + g
+    let v = sp.momentum * s_velocity[i] + s_grad[i];
     s_velocity[i] = v;
     // p = p - lr v, then the clip
-    s_param[i] = clipped(p - sp.lr * v, sp.clip, sp.clip_value);
+    s_param[i] = clipped(p - sp.lr * v, sp.clip, sp.clip_lo, sp.clip_hi);
 }
 
 struct AdamParams {
     n: u32,
     clip: u32,
-    clip_value: f32,
+    clip_lo: f32,
+    clip_hi: f32,
     lr: f32,
     beta1: f32,
     beta2: f32,
@@ -56,7 +58,6 @@ struct AdamParams {
     bc1: f32,
     bc2: f32,
     _pad0: u32,
-    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> ap: AdamParams;
@@ -83,7 +84,7 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let mhat = m / ap.bc1;
     let vhat = v / ap.bc2;
     p -= ap.lr * mhat / (sqrt(vhat) + ap.eps);
-    a_param[i] = clipped(p, ap.clip, ap.clip_value);
+    a_param[i] = clipped(p, ap.clip, ap.clip_lo, ap.clip_hi);
 }
 
 // Partial sums of squares of one gradient tensor of n elements, written at partials[offset..].

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use pixembed::bench::first_layer::Shape;
-use pixembed::data::{self, Format};
+use pixembed::data::{self, AugmentKind, Format};
 use pixembed::gpu::AdapterRequest;
 use pixembed::nn::{Arch, FirstLayer, LastLayer, TableKind};
 use pixembed::train::{OptimizerKind, Schedule};
@@ -185,9 +185,10 @@ pub struct TrainArgs {
     pub batch: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Disable random crop and flip
-    #[arg(long)]
-    pub no_augment: bool,
+    /// Training augmentation; auto: crop + flip for colour images, crop only for grayscale
+    /// ones (no mirrored digits or clothing). Crop pads by size/8 (4 px at 28x28 and 32x32)
+    #[arg(long, value_enum, default_value_t = AugmentKind::Auto)]
+    pub augment: AugmentKind,
     /// Directory for checkpoint, config, metrics.jsonl and curves.png
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -71,7 +71,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
                 schedule: a.schedule,
                 warmup_epochs: a.warmup,
                 seed: a.seed,
-                augment: !a.no_augment,
+                augment: a.augment,
                 limit_train: a.data.limit_train,
                 limit_test: a.data.limit_test,
                 log_every: 20,
@@ -106,6 +106,16 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             "model: {:?} depth {} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
             m.arch, m.depth, m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
         );
+        let t = &trainer.cfg;
+        println!(
+            "recipe: {:?} lr {} ({:?} schedule), batch {}, weight decay {}, augmentation: {}",
+            t.optimizer,
+            t.lr,
+            t.schedule,
+            t.batch,
+            t.weight_decay,
+            t.augment.describe(tr.h, tr.w, tr.c)
+        );
     }
     let opts = RunOptions {
         out,
@@ -119,12 +129,13 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
                 "epoch": m.epoch, "train_loss": m.train_loss, "train_top1": m.train_top1,
                 "test_top1": m.test_top1, "test_top5": m.test_top5,
                 "images_per_sec": m.images_per_sec, "seconds": m.seconds,
+                "lr": m.lr, "sign_flips": m.sign_flips,
             });
             println!("{v}");
         } else {
             println!(
-                "epoch {:>3}: loss {:.4}  train top-1 {:.2}%  test top-1 {:.2}%  top-5 {:.2}%  {:.0} img/s  {:.1}s",
-                m.epoch, m.train_loss, 100.0 * m.train_top1, 100.0 * m.test_top1, 100.0 * m.test_top5, m.images_per_sec, m.seconds
+                "epoch {:>3}: loss {:.4}  train top-1 {:.2}%  test top-1 {:.2}%  top-5 {:.2}%  sign flips {:.2}%  {:.0} img/s  {:.1}s",
+                m.epoch, m.train_loss, 100.0 * m.train_top1, 100.0 * m.test_top1, 100.0 * m.test_top5, 100.0 * m.sign_flips, m.images_per_sec, m.seconds
             );
         }
     })?;

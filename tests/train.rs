@@ -40,7 +40,7 @@ fn every_first_layer_variant_learns() {
     ] {
         // No augmentation: a horizontal flip would swap the quadrant classes.
         let cfg = TrainConfig {
-            augment: false,
+            augment: pixembed::data::AugmentKind::None,
             ..train_cfg(4)
         };
         let mut t = Trainer::new(gpu, &model_cfg(first, last, 12, 3), &cfg).unwrap();
@@ -235,7 +235,7 @@ fn cifar10_folder_learns_within_a_short_epoch() {
     let tc = TrainConfig {
         batch: 50,
         lr: 0.005,
-        augment: false,
+        augment: pixembed::data::AugmentKind::None,
         ..train_cfg(1)
     };
     let mut t = Trainer::new(gpu, &cfg, &tc).unwrap();
@@ -274,7 +274,7 @@ fn fashion_mnist_learns_within_a_short_epoch() {
     let tc = TrainConfig {
         batch: 50,
         lr: 0.005,
-        augment: false,
+        augment: pixembed::data::AugmentKind::None,
         ..train_cfg(1)
     };
     let mut t = Trainer::new(gpu, &cfg, &tc).unwrap();

@@ -148,7 +148,7 @@ pub fn train_step(
         schedule: Schedule::Constant,
         warmup_epochs: 0.0,
         seed: 0,
-        augment: false,
+        augment: crate::data::AugmentKind::None,
         limit_train: None,
         limit_test: None,
         log_every: 1,

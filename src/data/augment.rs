@@ -2,7 +2,76 @@
 //! from a seeded stream so that image `index` of epoch `epoch` always gets the same.
 
 use rand::{RngCore, SeedableRng};
+use serde::Deserialize;
 use rand_chacha::ChaCha8Rng;
+
+/// Which training augmentation a run uses (`--augment`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AugmentKind {
+    /// Chosen from the data: crop-flip for colour images, crop for grayscale ones
+    /// (digits, letters and clothing silhouettes are not mirror-symmetric classes).
+    Auto,
+    /// None: every image as stored.
+    None,
+    /// Random crop of the zero-padded image.
+    Crop,
+    /// Random crop, then a horizontal flip with probability 1/2.
+    CropFlip,
+}
+
+impl AugmentKind {
+    /// The augmentation for `h x w x c` images: `Auto` resolved, padding as in
+    /// [`Augment::standard`].
+    pub fn resolve(self, h: usize, w: usize, c: usize) -> Option<Augment> {
+        let kind = match self {
+            AugmentKind::Auto if c == 1 => AugmentKind::Crop,
+            AugmentKind::Auto => AugmentKind::CropFlip,
+            k => k,
+        };
+        let standard = Augment::standard(h, w);
+        match kind {
+            AugmentKind::None => None,
+            AugmentKind::Crop => Some(Augment {
+                flip: false,
+                ..standard
+            }),
+            _ => Some(standard),
+        }
+    }
+
+    /// The resolved choice in words, for the start of a run.
+    pub fn describe(self, h: usize, w: usize, c: usize) -> String {
+        let chosen = match self.resolve(h, w, c) {
+            None => "none".to_string(),
+            Some(a) if a.flip => format!("random crop (pad {}) + horizontal flip", a.pad),
+            Some(a) => format!("random crop (pad {}), no flips", a.pad),
+        };
+        if self == AugmentKind::Auto {
+            format!("{chosen} (auto for {c}-channel images)")
+        } else {
+            chosen
+        }
+    }
+}
+
+/// Reads `augment` as an [`AugmentKind`], or as the boolean older run files stored
+/// (true: the standard crop + flip, false: none).
+pub fn deserialize_augment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AugmentKind, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Flag(bool),
+        Kind(AugmentKind),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Flag(true) => AugmentKind::CropFlip,
+        Stored::Flag(false) => AugmentKind::None,
+        Stored::Kind(k) => k,
+    })
+}
 
 /// A random crop of an image padded by `pad` zero pixels on every side, then a
 /// horizontal flip with probability 1/2 (when `flip`).

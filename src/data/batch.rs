@@ -2,7 +2,7 @@
 //! evaluation. Everything random is a function of (seed, epoch[, image]), so a run
 //! resumed at batch i of epoch e sees exactly the batches an unbroken run would.
 
-use super::augment::{below, stream, Augment};
+use super::augment::{below, stream, Augment, AugmentKind};
 use super::Dataset;
 use crate::{Error, Result};
 use rand::RngCore;
@@ -51,11 +51,10 @@ impl<'a> Batcher<'a> {
         Ok(b)
     }
 
-    /// Random crop (zero padding) and horizontal flip, [`Augment::standard`] for the
-    /// dataset's image size.
-    pub fn augment(self, on: bool) -> Self {
-        let standard = Augment::standard(self.data.h, self.data.w);
-        self.augmentation(on.then_some(standard))
+    /// The augmentation `kind` resolves to for the dataset's images.
+    pub fn augment(self, kind: AugmentKind) -> Self {
+        let a = kind.resolve(self.data.h, self.data.w, self.data.c);
+        self.augmentation(a)
     }
 
     /// A chosen augmentation, or none.

@@ -18,7 +18,7 @@ mod folder;
 mod idx;
 mod resize;
 
-pub use augment::{Augment, Draw};
+pub use augment::{deserialize_augment, Augment, AugmentKind, Draw};
 pub use batch::{Batch, Batcher, Epoch};
 pub use cache::{default_cache_dir, CacheLocation};
 pub use cifar::{load_cifar10, load_cifar100};

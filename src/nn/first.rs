@@ -8,6 +8,7 @@ use super::param::{Param, ParamKind};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::ops::{elementwise, embed, encode};
+use crate::reference::optim::Clip;
 use rand::Rng;
 
 /// Per-channel normalisation of the float baseline: (v / 255 - 0.5) / 0.25.
@@ -33,15 +34,32 @@ pub fn encoded_channels(cfg: &ModelConfig) -> usize {
     }
 }
 
-/// Initial table: E\[v\]\[d\] = max * (v / 255 + u_d), u_d ~ U(-0.5, 0.5): D ramps with shifted
-/// offsets, so the quantized table starts as D staggered low-bit views of the pixel value.
-pub fn init_table(rng: &mut impl Rng, tables: usize, dim: usize, max: f32) -> Vec<f32> {
+/// How far inside (0, max) the table is kept: the quantizer's straight-through mask passes
+/// gradient only for 0 < E < max, so an entry clamped to the edge would never move again.
+pub const TABLE_MARGIN: f32 = 1.0 / 1024.0;
+
+/// The range the optimizer clamps the table to: [margin, 1 - margin] * max.
+pub fn table_clip(max: f32) -> Clip {
+    Clip {
+        lo: TABLE_MARGIN * max,
+        hi: (1.0 - TABLE_MARGIN) * max,
+    }
+}
+
+/// Initial table, a soft thermometer: dimension d is a ramp from 0 to max across the d-th of
+/// D equal slices of the pixel range,
+///   E\[v\]\[d\] = max * clamp(D * (v / 255 - (d + 1/2) / D) + 1/2, m, 1 - m),  m = TABLE_MARGIN,
+/// so the k-bit codes of the D dimensions together start as a thermometer code of
+/// D * (2^k - 1) + 1 evenly spaced levels (ERN's generalized thermometer), and every entry lies
+/// strictly inside (0, max) where the straight-through gradient reaches it.
+pub fn init_table(tables: usize, dim: usize, max: f32) -> Vec<f32> {
     let mut t = vec![0.0f32; tables * 256 * dim];
     for tb in 0..tables {
-        let offs: Vec<f32> = (0..dim).map(|_| rng.random_range(-0.5f32..0.5)).collect();
         for v in 0..256 {
             for d in 0..dim {
-                t[(tb * 256 + v) * dim + d] = max * (v as f32 / 255.0 + offs[d]);
+                let centre = (d as f32 + 0.5) / dim as f32;
+                let ramp = dim as f32 * (v as f32 / 255.0 - centre) + 0.5;
+                t[(tb * 256 + v) * dim + d] = max * ramp.clamp(TABLE_MARGIN, 1.0 - TABLE_MARGIN);
             }
         }
     }
@@ -79,14 +97,17 @@ impl FirstLayer {
                 TableKind::Shared => 1,
                 TableKind::PerChannel => cfg.input[2],
             };
-            let data = init_table(rng, tables, cfg.embed_dim, cfg.act_max);
-            Some(Param::new(
-                gpu,
-                "first.table",
-                ParamKind::Table,
-                &[tables, 256, cfg.embed_dim],
-                &data,
-            )?)
+            let data = init_table(tables, cfg.embed_dim, cfg.act_max);
+            Some(
+                Param::new(
+                    gpu,
+                    "first.table",
+                    ParamKind::Table,
+                    &[tables, 256, cfg.embed_dim],
+                    &data,
+                )?
+                .with_clip(table_clip(cfg.act_max)),
+            )
         } else {
             None
         };

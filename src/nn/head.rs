@@ -54,7 +54,7 @@ impl Head {
                     "head.weight",
                     ParamKind::Latent,
                     &[classes, c],
-                    &latent_uniform(rng, n),
+                    &latent_uniform(rng, c, n),
                 )?,
                 bias: None,
                 bn: Some(BatchNorm::new(gpu, "head.bn", classes)?),

@@ -2,17 +2,18 @@
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
+use crate::reference::optim::Clip;
 use rand::Rng;
 
 /// What a parameter is, which decides how the optimizer treats it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamKind {
     /// Latent float weights of a binary layer: binarized in the forward pass, clipped to
-    /// [-1, 1] after each update, no weight decay.
+    /// [-1, 1] after each update; weight decay applies.
     Latent,
     /// Float weights (float first layer, float last layer): weight decay applies.
     Weight,
-    /// A pixel-embedding table: no weight decay.
+    /// A pixel-embedding table: clipped inside its quantizer's range, no weight decay.
     Table,
     /// Batch-norm scale and shift, biases: no weight decay.
     Norm,
@@ -27,6 +28,8 @@ pub struct Param {
     pub grad: Option<Tensor>,
     /// Optimizer state (SGD: velocity; Adam: m, v), created by the optimizer.
     pub state: Vec<Tensor>,
+    /// The range the optimizer clamps the value to after each update.
+    pub clip: Option<Clip>,
 }
 
 impl Param {
@@ -43,17 +46,21 @@ impl Param {
             value: Tensor::from_slice(gpu, shape, data)?,
             grad: None,
             state: Vec::new(),
+            clip: (kind == ParamKind::Latent).then_some(Clip::symmetric(1.0)),
         })
     }
     pub fn trainable(&self) -> bool {
         self.kind != ParamKind::Stat
     }
-    /// Clip range applied after each update.
-    pub fn clip(&self) -> Option<f32> {
-        (self.kind == ParamKind::Latent).then_some(1.0)
+    /// Set the range the optimizer clamps the value to after each update.
+    pub fn with_clip(mut self, clip: Clip) -> Self {
+        self.clip = Some(clip);
+        self
     }
+    /// Whether `--weight-decay` applies: the kernels of convolutions and linear layers (float
+    /// or latent binary), not batch-norm, biases or the embedding table.
     pub fn decays(&self) -> bool {
-        self.kind == ParamKind::Weight
+        matches!(self.kind, ParamKind::Weight | ParamKind::Latent)
     }
 }
 
@@ -63,8 +70,11 @@ pub fn kaiming_uniform(rng: &mut impl Rng, fan_in: usize, n: usize) -> Vec<f32> 
     (0..n).map(|_| rng.random_range(-b..b)).collect()
 }
 
-/// Latent weights of a binary layer: U(-0.5, 0.5) keeps them inside the clip range with
-/// room to flip signs early in training.
-pub fn latent_uniform(rng: &mut impl Rng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.random_range(-0.5f32..0.5)).collect()
+/// Latent weights of a binary layer: U(-b, b), b = 1 / sqrt(fan_in) (PyTorch's default for
+/// conv and linear kernels). Small against the clip at 1, so Adam's steps of about lr flip
+/// signs within tens of steps early in training; U(-0.5, 0.5) needed hundreds, and most
+/// binary weights of a short run never changed sign (docs/training.md has the measurements).
+pub fn latent_uniform(rng: &mut impl Rng, fan_in: usize, n: usize) -> Vec<f32> {
+    let b = 1.0 / (fan_in.max(1) as f32).sqrt();
+    (0..n).map(|_| rng.random_range(-b..b)).collect()
 }

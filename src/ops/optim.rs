@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::{grid, Arg, DType, Kernel, Recorder, Tensor};
 use crate::reference::optim::adam_bias_corrections;
+pub use crate::reference::optim::Clip;
 use std::sync::Arc;
 
 /// Elements per workgroup of `sumsq_partials` (WG * PER_LANE in the shader); each such
@@ -17,11 +18,12 @@ const SUMSQ_WG: usize = 256;
 struct SgdParams {
     n: u32,
     clip: u32,
-    clip_value: f32,
+    clip_lo: f32,
+    clip_hi: f32,
     lr: f32,
     momentum: f32,
     weight_decay: f32,
-    _pad: [u32; 2],
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -29,7 +31,8 @@ struct SgdParams {
 struct AdamParams {
     n: u32,
     clip: u32,
-    clip_value: f32,
+    clip_lo: f32,
+    clip_hi: f32,
     lr: f32,
     beta1: f32,
     beta2: f32,
@@ -37,7 +40,7 @@ struct AdamParams {
     weight_decay: f32,
     bc1: f32,
     bc2: f32,
-    _pad: [u32; 2],
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -83,19 +86,25 @@ fn check_hyper(name: &str, value: f32, ok: bool, rule: &str) -> Result<()> {
     }
 }
 
-/// The clip flag and bound of the Params blocks.
-fn clip_params(clip: Option<f32>) -> Result<(u32, f32)> {
+/// The clip flag and range of the Params blocks.
+fn clip_params(clip: Option<Clip>) -> Result<(u32, f32, f32)> {
     match clip {
-        None => Ok((0, 0.0)),
+        None => Ok((0, 0.0, 0.0)),
         Some(c) => {
-            check_hyper("clip", c, c.is_finite() && c > 0.0, "a positive number")?;
-            Ok((1, c))
+            if !(c.lo.is_finite() && c.hi.is_finite() && c.lo < c.hi) {
+                return Err(Error::Invalid(format!(
+                    "optimizer clip range must be finite with lo < hi (got [{}, {}])",
+                    c.lo, c.hi
+                )));
+            }
+            Ok((1, c.lo, c.hi))
         }
     }
 }
 
-/// SGD step, in place: g' = grad + wd param; velocity = momentum velocity + g';
-/// param -= lr velocity; then param = clamp(param, -c, c) when `clip = Some(c)`.
+/// SGD step, in place, with decoupled weight decay: param -= lr wd param;
+/// velocity = momentum velocity + grad; param -= lr velocity; then
+/// param = clamp(param, lo, hi) when `clip` is given.
 #[allow(clippy::too_many_arguments)]
 pub fn sgd(
     rec: &mut Recorder,
@@ -105,7 +114,7 @@ pub fn sgd(
     lr: f32,
     momentum: f32,
     weight_decay: f32,
-    clip: Option<f32>,
+    clip: Option<Clip>,
 ) -> Result<()> {
     check_state(param, &[("gradient", grad), ("velocity", velocity)])?;
     check_hyper("learning rate", lr, lr.is_finite(), "finite")?;
@@ -116,7 +125,7 @@ pub fn sgd(
         weight_decay.is_finite(),
         "finite",
     )?;
-    let (clip, clip_value) = clip_params(clip)?;
+    let (clip, clip_lo, clip_hi) = clip_params(clip)?;
     let n = param.numel();
     if n == 0 {
         return Ok(());
@@ -124,11 +133,12 @@ pub fn sgd(
     let p = SgdParams {
         n: n as u32,
         clip,
-        clip_value,
+        clip_lo,
+        clip_hi,
         lr,
         momentum,
         weight_decay,
-        _pad: [0; 2],
+        _pad: 0,
     };
     let groups = grid(rec.gpu(), n.div_ceil(256) as u32);
     rec.dispatch(
@@ -159,7 +169,7 @@ pub fn adam(
     beta2: f32,
     eps: f32,
     weight_decay: f32,
-    clip: Option<f32>,
+    clip: Option<Clip>,
 ) -> Result<()> {
     check_state(
         param,
@@ -190,7 +200,7 @@ pub fn adam(
         weight_decay.is_finite(),
         "finite",
     )?;
-    let (clip, clip_value) = clip_params(clip)?;
+    let (clip, clip_lo, clip_hi) = clip_params(clip)?;
     let n = param.numel();
     if n == 0 {
         return Ok(());
@@ -199,7 +209,8 @@ pub fn adam(
     let p = AdamParams {
         n: n as u32,
         clip,
-        clip_value,
+        clip_lo,
+        clip_hi,
         lr,
         beta1,
         beta2,
@@ -207,7 +218,7 @@ pub fn adam(
         weight_decay,
         bc1,
         bc2,
-        _pad: [0; 2],
+        _pad: 0,
     };
     let groups = grid(rec.gpu(), n.div_ceil(256) as u32);
     rec.dispatch(

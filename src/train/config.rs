@@ -1,5 +1,6 @@
 //! Training hyper-parameters.
 
+use crate::data::AugmentKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -30,7 +31,8 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     pub warmup_epochs: f32,
     pub seed: u64,
-    pub augment: bool,
+    #[serde(deserialize_with = "crate::data::deserialize_augment")]
+    pub augment: AugmentKind,
     pub limit_train: Option<usize>,
     pub limit_test: Option<usize>,
     /// Read the loss back every this many steps (progress, divergence check).

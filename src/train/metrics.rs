@@ -12,6 +12,10 @@ pub struct EpochMetrics {
     pub images_per_sec: f64,
     pub seconds: f64,
     pub lr: f64,
+    /// Fraction of binary weights whose sign flipped during the epoch (start vs end). A run
+    /// where this stays near 0 is not training its binary layers.
+    #[serde(default)]
+    pub sign_flips: f64,
 }
 
 /// Read metrics.jsonl (lines that fail to parse are skipped with a warning).

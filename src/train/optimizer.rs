@@ -27,7 +27,7 @@ pub fn apply(
         }
         let Some(grad) = p.grad.take() else { return };
         let wd = if p.decays() { cfg.weight_decay } else { 0.0 };
-        let clip = p.clip();
+        let clip = p.clip;
         let needed = match cfg.optimizer {
             OptimizerKind::Sgd => 1,
             OptimizerKind::Adam => 2,

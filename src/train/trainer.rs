@@ -10,7 +10,7 @@ use super::optimizer;
 use crate::data::{Batcher, Dataset};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
-use crate::nn::{Model, ModelConfig};
+use crate::nn::{Model, ModelConfig, ParamKind};
 use crate::ops::loss;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -89,12 +89,8 @@ impl<'a> Trainer<'a> {
         n.div_ceil(self.cfg.batch)
     }
 
-    /// One epoch of training; returns (mean loss, top-1 accuracy, images/s, seconds).
-    fn train_epoch(
-        &mut self,
-        train: &Dataset,
-        bar: &indicatif::ProgressBar,
-    ) -> Result<(f64, f64, f64, f64)> {
+    /// One epoch of training.
+    fn train_epoch(&mut self, train: &Dataset, bar: &indicatif::ProgressBar) -> Result<EpochStats> {
         let gpu = self.gpu;
         let epoch = self.progress.epoch;
         let batcher =
@@ -104,6 +100,8 @@ impl<'a> Trainer<'a> {
         let start = Instant::now();
         let (mut images, mut done) = (0usize, 0usize);
         let shape = [train.h, train.w, train.c];
+        let signs_at_start = latent_signs(gpu, &mut self.model)?;
+        let mut flips = 0.0;
         for (i, batch) in batcher.epoch(epoch as u64).enumerate() {
             if batch.len < 2 {
                 // Batch statistics need two images; only a final one-image batch can be this small.
@@ -134,10 +132,12 @@ impl<'a> Trainer<'a> {
                 let (l, c1) = log_stats(&words[..done * LOG_WORDS]);
                 check_finite(&words[..done * LOG_WORDS], epoch)?;
                 let ips = images as f64 / start.elapsed().as_secs_f64();
+                flips = sign_flip_fraction(&signs_at_start, &latent_signs(gpu, &mut self.model)?);
                 bar.set_position(done as u64);
                 bar.set_message(format!(
-                    "loss {l:.3}  top1 {:.1}%  {ips:.0} img/s",
-                    100.0 * c1 / images as f64
+                    "loss {l:.3}  top1 {:.1}%  flips {:.2}%  {ips:.0} img/s",
+                    100.0 * c1 / images as f64,
+                    100.0 * flips
                 ));
             }
         }
@@ -146,12 +146,16 @@ impl<'a> Trainer<'a> {
         let words = log.to_vec::<u32>(gpu)?;
         check_finite(&words[..done * LOG_WORDS], epoch)?;
         let (loss, correct) = log_stats(&words[..done * LOG_WORDS]);
-        Ok((
+        if done > 0 {
+            flips = sign_flip_fraction(&signs_at_start, &latent_signs(gpu, &mut self.model)?);
+        }
+        Ok(EpochStats {
             loss,
-            correct / images.max(1) as f64,
-            images as f64 / seconds,
+            top1: correct / images.max(1) as f64,
+            images_per_sec: images as f64 / seconds,
             seconds,
-        ))
+            sign_flips: flips,
+        })
     }
 
     /// Top-1 and top-5 accuracy of the training graph (running BN statistics) on `data`.
@@ -195,21 +199,22 @@ impl<'a> Trainer<'a> {
             };
             bar.set_prefix(format!("{}/{}", self.progress.epoch + 1, self.cfg.epochs));
             let lr = self.cfg.lr_at(self.progress.epoch as f32) as f64;
-            let (loss, top1, ips, seconds) = self.train_epoch(train, &bar)?;
+            let stats = self.train_epoch(train, &bar)?;
             bar.finish_and_clear();
             total_images += train.n as f64;
-            total_train_s += seconds;
+            total_train_s += stats.seconds;
             let (test_top1, test_top5) = self.evaluate(test)?;
             self.progress.epoch += 1;
             let m = EpochMetrics {
                 epoch: self.progress.epoch,
-                train_loss: loss,
-                train_top1: top1,
+                train_loss: stats.loss,
+                train_top1: stats.top1,
                 test_top1,
                 test_top5,
-                images_per_sec: ips,
-                seconds,
+                images_per_sec: stats.images_per_sec,
+                seconds: stats.seconds,
                 lr,
+                sign_flips: stats.sign_flips,
             };
             self.history.push(m.clone());
             if let Some(dir) = &opts.out {
@@ -241,6 +246,41 @@ impl<'a> Trainer<'a> {
             out: opts.out.clone(),
         })
     }
+}
+
+/// What one epoch of training measured.
+struct EpochStats {
+    loss: f64,
+    top1: f64,
+    images_per_sec: f64,
+    seconds: f64,
+    sign_flips: f64,
+}
+
+/// The sign (w >= 0, as the forward pass binarizes) of every latent binary weight, in
+/// visiting order.
+pub fn latent_signs(gpu: &Gpu, model: &mut Model) -> Result<Vec<bool>> {
+    let mut tensors = Vec::new();
+    model.visit(&mut |p| {
+        if p.kind == ParamKind::Latent {
+            tensors.push(p.value.clone());
+        }
+    });
+    let mut signs = Vec::new();
+    for t in tensors {
+        signs.extend(t.to_vec::<f32>(gpu)?.into_iter().map(|w| w >= 0.0));
+    }
+    Ok(signs)
+}
+
+/// The fraction of binary weights whose sign differs between two snapshots.
+pub fn sign_flip_fraction(before: &[bool], after: &[bool]) -> f64 {
+    let n = before.len().min(after.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let flipped = before.iter().zip(after).filter(|(a, b)| a != b).count();
+    flipped as f64 / n as f64
 }
 
 /// Evaluate a model (BN in inference mode) on a dataset: (top-1, top-5).

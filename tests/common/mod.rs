@@ -197,7 +197,11 @@ pub fn small_training(epochs: usize, seed: u64, augment: bool) -> pixembed::trai
         schedule: pixembed::train::Schedule::Cosine,
         warmup_epochs: 0.0,
         seed,
-        augment,
+        augment: if augment {
+            pixembed::data::AugmentKind::CropFlip
+        } else {
+            pixembed::data::AugmentKind::None
+        },
         limit_train: None,
         limit_test: None,
         log_every: 4,
