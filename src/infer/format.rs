@@ -7,11 +7,15 @@ use crate::gpu::{DType, Gpu, Tensor};
 use crate::nn::first::FirstLayer as FirstUnit;
 use crate::nn::head::Head;
 use crate::nn::{FirstLayer, ModelConfig, Param};
-use crate::train::checkpoint::write_atomic;
+use crate::io::write_atomic;
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// The `format` of a training checkpoint (`train::checkpoint::FORMAT`), recognised here to
+/// point a user who passes one to `pixembed export`.
+const CHECKPOINT_FORMAT: &str = "pixembed-checkpoint";
 
 /// An owned tensor on its way into a safetensors file.
 struct Blob {
@@ -126,7 +130,7 @@ impl IntModel {
         };
         let format = get("format")?;
         if format != FORMAT {
-            return Err(bad(if format == crate::train::checkpoint::FORMAT {
+            return Err(bad(if format == CHECKPOINT_FORMAT {
                 "this is a training checkpoint, not an exported integer model: run `pixembed export` first".into()
             } else {
                 format!("not a pixembed integer model (format {format:?})")
