@@ -224,3 +224,35 @@ fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
         }
     }
 }
+
+/// A diverged model (NaN scores) scores 0%, not 100%, and says how many images it lost.
+#[test]
+fn nan_scores_count_as_wrong() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(31, 24, 10, 1);
+    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 10, 1);
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 1).unwrap()).unwrap();
+    let w = &int.head.w.value;
+    w.write(gpu, &vec![f32::NAN; w.numel()]).unwrap();
+    let p = engine::predict_dataset(gpu, &mut int, &data, 8).unwrap();
+    assert_eq!((p.top1, p.top5), (0.0, 0.0), "NaN scores counted as hits");
+    assert_eq!(p.non_finite, data.n);
+}
+
+/// `eval --integer` of a model on a dataset with other classes is refused before running,
+/// not an out-of-bounds panic.
+#[test]
+fn labels_outside_the_model_are_refused() {
+    let gpu = gpu_or_skip!();
+    let mut data = common::quadrant_data(32, 16, 10, 1);
+    // The same images, labelled as a 100-class dataset.
+    data.classes = (0..100).map(|i| format!("c{i}")).collect();
+    data.labels[3] = 99;
+    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 1).unwrap()).unwrap();
+    let e = engine::predict_dataset(gpu, &mut int, &data, 8).unwrap_err();
+    assert!(e.to_string().contains("classes"), "{e}");
+    // Labels in range, but the class lists disagree in length: also refused.
+    data.labels[3] = 1;
+    assert!(engine::predict_dataset(gpu, &mut int, &data, 8).is_err());
+}

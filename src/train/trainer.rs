@@ -339,25 +339,32 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Evaluate a model (BN in inference mode) on a dataset: (top-1, top-5).
+/// Evaluate a model (BN in inference mode) on a dataset: (top-1, top-5). Images whose logits
+/// are NaN or infinite count as wrong, with a warning saying how many.
 pub fn evaluate(gpu: &Gpu, model: &mut Model, data: &Dataset, batch: usize) -> Result<(f64, f64)> {
     check_data(&model.cfg, data)?;
     let steps = data.n.div_ceil(batch.max(1));
-    let log = Tensor::zeros(gpu, DType::I32, &[steps.max(1), 2])?;
+    let log = Tensor::zeros(gpu, DType::I32, &[steps.max(1), 3])?;
     for (i, b) in Batcher::eval(data, batch)?.epoch(0).enumerate() {
         let pixels = Tensor::from_slice(gpu, &[b.len, data.h, data.w, data.c], &b.images)?;
         let labels = Tensor::from_slice(gpu, &[b.len], &b.labels)?;
         let mut rec = Recorder::new(gpu);
         let logits = model.forward(&mut rec, &pixels, false)?;
         let counts = loss::accuracy_counts(&mut rec, &logits, &labels)?;
-        rec.copy_words(&counts, 0, &log, i * 2, 2)?;
+        rec.copy_words(&counts, 0, &log, i * 3, 3)?;
         rec.submit();
     }
     let counts = log.to_vec::<i32>(gpu)?;
     let n = data.n.max(1) as f64;
-    let top1: i64 = counts.iter().step_by(2).map(|&c| c as i64).sum();
-    let top5: i64 = counts.iter().skip(1).step_by(2).map(|&c| c as i64).sum();
-    Ok((top1 as f64 / n, top5 as f64 / n))
+    let sum = |k: usize| -> i64 { counts.iter().skip(k).step_by(3).map(|&c| c as i64).sum() };
+    let bad = sum(2);
+    if bad > 0 {
+        log::warn!(
+            "{bad} of {} images gave NaN or infinite logits (counted as wrong): the model has diverged",
+            data.n
+        );
+    }
+    Ok((sum(0) as f64 / n, sum(1) as f64 / n))
 }
 
 fn check_data(cfg: &ModelConfig, d: &Dataset) -> Result<()> {
