@@ -144,7 +144,10 @@ impl DataArgs {
         };
         if let Some(p) = &self.data {
             let same = |a: &std::path::Path, b: &std::path::Path| {
-                a == b || a.canonicalize().ok().is_some_and(|a| Some(a) == b.canonicalize().ok())
+                a == b
+                    || a.canonicalize()
+                        .ok()
+                        .is_some_and(|a| Some(a) == b.canonicalize().ok())
             };
             if !same(p, &stored.path) {
                 return Err(differs(

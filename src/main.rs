@@ -171,11 +171,13 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
 fn new_train_config(a: &TrainArgs, data: &DataSettings) -> TrainConfig {
     TrainConfig {
         epochs: a.epochs.unwrap_or(1),
-        batch: a.batch.unwrap_or(if a.data.data.is_none() && a.data.limit_train.is_none() {
-            32
-        } else {
-            128
-        }),
+        batch: a
+            .batch
+            .unwrap_or(if a.data.data.is_none() && a.data.limit_train.is_none() {
+                32
+            } else {
+                128
+            }),
         lr: a.lr,
         optimizer: a.optimizer,
         momentum: a.momentum,

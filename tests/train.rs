@@ -329,7 +329,13 @@ fn bad_settings_are_refused() {
     let gpu = gpu_or_skip!();
     let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
     for (bad, want) in [
-        (TrainConfig { batch: 1, ..train_cfg(1) }, "--batch"),
+        (
+            TrainConfig {
+                batch: 1,
+                ..train_cfg(1)
+            },
+            "--batch",
+        ),
         (
             TrainConfig {
                 warmup_epochs: f32::INFINITY,
@@ -351,7 +357,9 @@ fn bad_settings_are_refused() {
     // One training image: no batch can be trained, so no epoch may be reported.
     let one = common::quadrant_data(8, 1, 10, 1);
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
-    let e = t.run(&one, &one, &RunOptions::default(), |_| {}).unwrap_err();
+    let e = t
+        .run(&one, &one, &RunOptions::default(), |_| {})
+        .unwrap_err();
     assert!(e.to_string().contains("at least 2 images"), "{e}");
     assert!(t.history.is_empty());
 }
@@ -379,7 +387,11 @@ fn resume_keeps_unreadable_metrics() {
     std::fs::write(&path, &text).unwrap();
     let e = Trainer::resume(gpu, &dir).err().expect("resumed");
     assert!(e.to_string().contains("line 2"), "{e}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "metrics.jsonl changed");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "metrics.jsonl changed"
+    );
 }
 
 /// The history lives in the checkpoint: a run interrupted after its checkpoint but before
@@ -419,8 +431,14 @@ fn nan_checkpoint_is_refused_and_the_good_one_kept() {
         data: None,
     };
     let e = checkpoint::save(gpu, &dir, &mut t.model, &state).unwrap_err();
-    assert!(e.to_string().contains("NaN") && e.to_string().contains("kept"), "{e}");
-    assert_eq!(std::fs::read(dir.join(checkpoint::FILE_NAME)).unwrap(), good);
+    assert!(
+        e.to_string().contains("NaN") && e.to_string().contains("kept"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join(checkpoint::FILE_NAME)).unwrap(),
+        good
+    );
 }
 
 /// A checkpoint whose training configuration is invalid (batch 0) is refused on resume

@@ -106,12 +106,7 @@ pub(crate) fn write(path: &Path, key: u64, train: &Dataset, test: &Dataset) -> R
     crate::io::write_atomic_with(path, |w| write_file(w, key, train, test))
 }
 
-fn write_file(
-    w: &mut dyn Write,
-    key: u64,
-    train: &Dataset,
-    test: &Dataset,
-) -> std::io::Result<()> {
+fn write_file(w: &mut dyn Write, key: u64, train: &Dataset, test: &Dataset) -> std::io::Result<()> {
     let mut out = CrcWriter {
         inner: w,
         crc: crc32fast::Hasher::new(),

@@ -216,7 +216,12 @@ pub fn predict_dataset(
             data.classes.len()
         )));
     }
-    if let Some((i, &l)) = data.labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
+    if let Some((i, &l)) = data
+        .labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= k)
+    {
         return Err(Error::Invalid(format!(
             "image {i} has label {l}, outside the model's {k} classes"
         )));

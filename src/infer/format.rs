@@ -4,10 +4,10 @@
 use super::export::{IntModel, IntUnit, Lut, UnitDesc, UnitKind, FORMAT, VERSION};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Tensor};
+use crate::io::write_atomic;
 use crate::nn::first::FirstLayer as FirstUnit;
 use crate::nn::head::Head;
 use crate::nn::{FirstLayer, ModelConfig, Param};
-use crate::io::write_atomic;
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;

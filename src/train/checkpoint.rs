@@ -6,8 +6,8 @@
 //! holds NaN or an infinity (the last good one stays). Schema: docs/checkpoint.md.
 
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
 use crate::gpu::{Gpu, Tensor};
+use crate::io::write_atomic;
 use crate::nn::{Model, ModelConfig};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
@@ -127,11 +127,12 @@ pub fn save(gpu: &Gpu, dir: &Path, model: &mut Model, state: &RunState) -> Resul
         ),
     ]
     .into_iter()
-    .chain(
-        state
-            .data
-            .map(|d| ("data", serde_json::to_string(d).expect("settings serialize"))),
-    )
+    .chain(state.data.map(|d| {
+        (
+            "data",
+            serde_json::to_string(d).expect("settings serialize"),
+        )
+    }))
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| bad(dir, e.to_string()))?;

@@ -205,7 +205,11 @@ impl<'a> Trainer<'a> {
     /// epoch's sums; error if a loss is NaN or infinite.
     fn fold_log(&mut self, words: &[u32], done: usize, batcher: &Batcher) -> Result<()> {
         let from = self.progress.batch;
-        check_finite(&words[from * LOG_WORDS..done * LOG_WORDS], self.progress.epoch, from)?;
+        check_finite(
+            &words[from * LOG_WORDS..done * LOG_WORDS],
+            self.progress.epoch,
+            from,
+        )?;
         for b in from..done {
             let w = &words[b * LOG_WORDS..(b + 1) * LOG_WORDS];
             self.progress.loss_sum += f32::from_bits(w[0]) as f64;
