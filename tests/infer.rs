@@ -256,3 +256,79 @@ fn labels_outside_the_model_are_refused() {
     data.labels[3] = 1;
     assert!(engine::predict_dataset(gpu, &mut int, &data, 8).is_err());
 }
+
+/// `pixembed infer` prepares an image exactly as image-folder training data is prepared:
+/// real JPEG files (colour and grey) and a 16-bit PNG of other sizes, resized by the dataset
+/// loader and by the inference path, give the same pixels and so the same predictions.
+#[test]
+fn infer_prepares_images_as_training_does() {
+    let gpu = gpu_or_skip!();
+    let root = std::env::temp_dir().join(format!("pixembed-prep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let mut files = Vec::new();
+    for split in ["train", "test"] {
+        let dir = root.join(split).join("a");
+        std::fs::create_dir_all(&dir).unwrap();
+        let colour = image::RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x * y) % 251) as u8])
+        });
+        let p = dir.join("0.jpg");
+        colour.save(&p).unwrap();
+        files.push(p);
+        let grey = image::GrayImage::from_fn(19, 41, |x, y| image::Luma([(x * 13 + y * 3) as u8]));
+        let p = dir.join("1.jpg");
+        grey.save(&p).unwrap();
+        files.push(p);
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(29, 17, |x, y| {
+            image::Rgb([(x * 2111) as u16 + 77, (y * 3803) as u16 + 5, 40_000])
+        });
+        let p = dir.join("2.png");
+        deep.save(&p).unwrap();
+        files.push(p);
+        // A second class, so the model is a classifier: its one image comes second in the
+        // split's class-interleaved order (a/0, b/0, a/1, a/2).
+        let dir = root.join(split).join("b");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("0.jpg");
+        image::RgbImage::from_fn(15, 15, |x, y| {
+            image::Rgb([200, (x * 17) as u8, (y * 5) as u8])
+        })
+        .save(&p)
+        .unwrap();
+        files.insert(files.len() - 2, p);
+    }
+    let opts = pixembed::data::FolderOptions {
+        resize: Some((12, 12)),
+        cache: pixembed::data::CacheLocation::Off,
+        ..Default::default()
+    };
+    let splits = pixembed::data::load_folder(&root, &opts).unwrap();
+    let test = &splits.test;
+    assert_eq!((test.n, test.h, test.w, test.c), (4, 12, 12, 3));
+    let mut pixels = Vec::new();
+    for (i, f) in files[4..].iter().enumerate() {
+        let px = pixembed::infer::image::load_for_model(f, 12, 12, 3).unwrap();
+        assert_eq!(
+            &px[..],
+            test.image(i).unwrap(),
+            "{}: pixels differ",
+            f.display()
+        );
+        pixels.extend(px);
+    }
+    // The same pixels through the integer engine: the dataset's predictions and the files'.
+    let c = ModelConfig {
+        classes: 2,
+        class_names: vec!["a".into(), "b".into()],
+        ..cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 12, 3)
+    };
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 2).unwrap()).unwrap();
+    let from_dataset = engine::predict_dataset(gpu, &mut int, test, 8).unwrap();
+    let t = Tensor::from_slice(gpu, &[4, 12, 12, 3], &pixels).unwrap();
+    let scores = int.scores(gpu, &t).unwrap().to_vec::<f32>(gpu).unwrap();
+    let from_files: Vec<u32> = scores
+        .chunks_exact(2)
+        .map(|r| if r[1] > r[0] { 1 } else { 0 })
+        .collect();
+    assert_eq!(from_files, from_dataset.classes);
+}

@@ -27,6 +27,7 @@ pub use defaults::{default_dataset, CIFAR10_CLASSES, FASHION_MNIST_CLASSES, SYST
 pub use detect::detect;
 pub use folder::{load_folder, FolderOptions};
 pub use idx::load_idx;
+pub use resize::prepare_image;
 
 use crate::{Error, Result};
 use std::path::Path;
