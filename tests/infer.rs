@@ -332,3 +332,42 @@ fn infer_prepares_images_as_training_does() {
         .collect();
     assert_eq!(from_files, from_dataset.classes);
 }
+
+/// Sizes an exported file declares (input, unit channels) are checked before they size
+/// anything: a clear error, not an overflow or an allocation abort.
+#[test]
+fn export_with_impossible_sizes_is_refused() {
+    let gpu = gpu_or_skip!();
+    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 4).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("pixembed-export-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("model.safetensors");
+    int.save(gpu, &good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    // Rewrite one metadata entry of the file.
+    let edit = |key: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&meta[key]).unwrap();
+        f(&mut v);
+        meta.insert(key.into(), v.to_string());
+        let views: Vec<_> = st.tensors();
+        let out = safetensors::serialize(views, Some(meta)).unwrap();
+        let p = dir.join(format!("{key}.safetensors"));
+        std::fs::write(&p, out).unwrap();
+        IntModel::load(gpu, &p).err().expect("loaded")
+    };
+    let e = edit("model_config", &|v| {
+        v["input"] = serde_json::json!([1u64 << 40, 1u64 << 40, 3])
+    });
+    assert!(
+        e.to_string().contains("too large") || e.to_string().contains("at most"),
+        "{e}"
+    );
+    let e = edit("units", &|v| v[0]["c"] = serde_json::json!(usize::MAX / 2));
+    assert!(e.to_string().contains("unit 0"), "{e}");
+    let e = edit("units", &|v| v[1]["o"] = serde_json::json!(3));
+    assert!(e.to_string().contains("unit 1"), "{e}");
+}

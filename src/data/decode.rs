@@ -33,8 +33,21 @@ pub(crate) struct Target<'a> {
 /// splitting the files into one contiguous run per thread (2 or more threads). The first
 /// failure stops the other threads and is returned.
 pub(crate) fn decode_images(files: &[ImageFile], target: &Target) -> Result<Vec<u8>> {
-    let image_len = target.width as usize * target.height as usize * 3;
-    let mut out = vec![0u8; files.len() * image_len];
+    let image_len = super::size::pixel_bytes(
+        "decoded images",
+        1,
+        target.height as usize,
+        target.width as usize,
+        3,
+    )?;
+    let total = super::size::pixel_bytes(
+        "decoded images",
+        files.len(),
+        target.height as usize,
+        target.width as usize,
+        3,
+    )?;
+    let mut out = vec![0u8; total];
     if files.is_empty() {
         return Ok(out);
     }

@@ -17,6 +17,7 @@ mod detect;
 mod folder;
 mod idx;
 mod resize;
+mod size;
 
 pub use augment::{Augment, Draw};
 pub use batch::{Batch, Batcher, Epoch};
@@ -28,6 +29,7 @@ pub use detect::detect;
 pub use folder::{load_folder, FolderOptions};
 pub use idx::load_idx;
 pub use resize::prepare_image;
+pub use size::pixel_bytes;
 
 use crate::{Error, Result};
 use std::path::Path;
