@@ -79,7 +79,7 @@ impl Tensor {
             .map_or(u64::MAX, |n| dtype.bytes_for(n - 3));
         gpu.check_fits(&what(), bytes)?;
         Ok(Tensor {
-            buf: gpu.pool().get(bytes, TENSOR_USAGE),
+            buf: gpu.pool().get(bytes, TENSOR_USAGE, what)?,
             dtype,
             shape: shape.to_vec(),
         })

@@ -161,7 +161,7 @@ impl<'a> Trainer<'a> {
                 && done < steps
                 && (opts
                     .checkpoint_steps
-                    .is_some_and(|n| n > 0 && self.progress.step % n == 0)
+                    .is_some_and(|n| n > 0 && self.progress.step.is_multiple_of(n))
                     || opts
                         .checkpoint_interval
                         .is_some_and(|d| last_save.elapsed() >= d));
