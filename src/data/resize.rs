@@ -7,7 +7,8 @@ use image::{DynamicImage, ImageBuffer, Pixel};
 
 /// The one way a decoded image becomes model input, for training data (image folders) and
 /// for `pixembed infer` alike: first convert to `c` channels at 8 bits (3: RGB, alpha
-/// dropped; 1: grey by luma), then cover `tw` x `th` and crop the centre (`fit_to`). HWC u8 pixels.
+/// dropped; 1: grey by luma), then cover `tw` x `th` and crop the centre (`fit_to`).
+/// Returns HWC u8 pixels.
 pub fn prepare_image(img: DynamicImage, tw: u32, th: u32, c: usize) -> Result<Vec<u8>> {
     if img.width() == 0 || img.height() == 0 {
         return Err(Error::Invalid("empty image".into()));
