@@ -3,7 +3,10 @@
 //   m = max_j x_j,  s = sum_j exp(x_j - m)            (subtracting m keeps exp <= 1)
 //   loss_i = log(s) - (x_y - m)                        (= logsumexp(x) - x_y)
 //   dlogits_ij = (exp(x_j - m) / s - [j == y]) / N     (gradient of the mean loss)
-// Top-k rule: label within the top k <=> #{j : x_j > x_y} < k (ties in the label's favour).
+// Top-k rule: label within the top k <=> #{j : x_j > x_y} < k (ties in the label's favour),
+// for rows whose logits are all finite: a row with a NaN or infinite logit is a miss (every
+// comparison with NaN is false, so the rule alone would count a diverged row as a hit), and
+// is counted apart so that evaluation can report it.
 // A label outside 0..K is read as class 0 (never out of bounds), and the row's loss and
 // gradients are set to NaN so that the mean loss shows it; the row counts as a miss.
 // Entry points (two dispatches each, no atomics):
@@ -23,7 +26,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
-// [N, 2]: 1 when the row's label is within the top 1 / top 5, else 0.
+// [N, 3]: 1 when the row's label is within the top 1 / top 5, else 0; 1 when the row has a
+// non-finite logit.
 @group(0) @binding(3) var<storage, read_write> hit: array<i32>;
 @group(0) @binding(4) var<storage, read_write> per_row: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
@@ -39,15 +43,26 @@ fn row_label(row: u32) -> vec2<u32> {
     return vec2<u32>(select(0u, u32(raw), ok), select(0u, 1u, ok));
 }
 
-// Hit flags of a row: above = #{j : x_j > x_y}; top-1 = above < 1, top-5 = above < 5.
+// NaN or +-infinity: all exponent bits set (tested on the bits; a float comparison with NaN
+// may be optimised away).
+fn non_finite(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
+
+// Hit flags of a row: above = #{j : x_j > x_y}; top-1 = above < 1, top-5 = above < 5, both
+// only when every logit of the row is finite.
 fn write_hits(row: u32, base: u32, y: u32, ok: bool) {
     let xy = logits[base + y];
     var above = 0u;
+    var bad = false;
     for (var j = 0u; j < p.k; j++) {
         above += select(0u, 1u, logits[base + j] > xy);
+        bad = bad || non_finite(logits[base + j]);
     }
-    hit[2u * row] = select(0, 1, ok && above < 1u);
-    hit[2u * row + 1u] = select(0, 1, ok && above < 5u);
+    let counts = ok && !bad;
+    hit[3u * row] = select(0, 1, counts && above < 1u);
+    hit[3u * row + 1u] = select(0, 1, counts && above < 5u);
+    hit[3u * row + 2u] = select(0, 1, bad);
 }
 
 @compute @workgroup_size(64)
@@ -103,6 +118,7 @@ const WG: u32 = 256u;
 var<workgroup> part_loss: array<f32, WG>;
 var<workgroup> part_top1: array<i32, WG>;
 var<workgroup> part_top5: array<i32, WG>;
+var<workgroup> part_bad: array<i32, WG>;
 
 // Tree over the lanes: part[t] += part[t + w] for w = WG/2, WG/4, ..., 1.
 fn tree_sum(t: u32, with_loss: bool) {
@@ -114,12 +130,13 @@ fn tree_sum(t: u32, with_loss: bool) {
             }
             part_top1[t] += part_top1[t + w];
             part_top5[t] += part_top5[t + w];
+            part_bad[t] += part_bad[t + w];
         }
         workgroupBarrier();
     }
 }
 
-// Bindings: p, hit flags [N, 2], counts out [2], per-row losses [N], mean loss out [1].
+// Bindings: p, hit flags [N, 3], counts out [2], per-row losses [N], mean loss out [1].
 //   loss = (sum_i loss_i) / N,  correct = (sum_i top1_i, sum_i top5_i)
 @compute @workgroup_size(256)
 fn finalize(@builtin(local_invocation_index) t: u32) {
@@ -128,12 +145,13 @@ fn finalize(@builtin(local_invocation_index) t: u32) {
     var c5 = 0;
     for (var r = t; r < p.n; r += WG) {
         s += f_per_row[r];
-        c1 += f_hit[2u * r];
-        c5 += f_hit[2u * r + 1u];
+        c1 += f_hit[3u * r];
+        c5 += f_hit[3u * r + 1u];
     }
     part_loss[t] = s;
     part_top1[t] = c1;
     part_top5[t] = c5;
+    part_bad[t] = 0;
     tree_sum(t, true);
     if t == 0u {
         f_loss[0] = part_loss[0] / f32(p.n);
@@ -142,20 +160,24 @@ fn finalize(@builtin(local_invocation_index) t: u32) {
     }
 }
 
-// Bindings: p, hit flags [N, 2], counts out [2].
+// Bindings: p, hit flags [N, 3], counts out [3] (top-1, top-5, rows with non-finite logits).
 @compute @workgroup_size(256)
 fn finalize_counts(@builtin(local_invocation_index) t: u32) {
     var c1 = 0;
     var c5 = 0;
+    var bad = 0;
     for (var r = t; r < p.n; r += WG) {
-        c1 += f_hit[2u * r];
-        c5 += f_hit[2u * r + 1u];
+        c1 += f_hit[3u * r];
+        c5 += f_hit[3u * r + 1u];
+        bad += f_hit[3u * r + 2u];
     }
     part_top1[t] = c1;
     part_top5[t] = c5;
+    part_bad[t] = bad;
     tree_sum(t, false);
     if t == 0u {
         f_correct[0] = part_top1[0];
         f_correct[1] = part_top5[0];
+        f_correct[2] = part_bad[0];
     }
 }

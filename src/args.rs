@@ -7,6 +7,7 @@ use pixembed::bench::first_layer::Shape;
 use pixembed::data::{self, AugmentKind, Format};
 use pixembed::gpu::AdapterRequest;
 use pixembed::nn::{Arch, FirstLayer, LastLayer, TableKind};
+use pixembed::train::checkpoint::DataSettings;
 use pixembed::train::{OptimizerKind, Schedule};
 use std::path::PathBuf;
 
@@ -106,6 +107,11 @@ impl DataArgs {
     /// Load the data; `quick_default` applies the default run's image budget when no
     /// dataset and no limit were given. A limit of 0 means all images.
     pub fn load(&self, quick_default: bool) -> Result<data::Splits> {
+        load_data(&self.settings(quick_default)?)
+    }
+
+    /// What to load: the dataset, its format and limits (see [`DataArgs::load`]).
+    pub fn settings(&self, quick_default: bool) -> Result<DataSettings> {
         let (path, format) = match &self.data {
             Some(p) => (p.clone(), self.dataset),
             None => data::default_dataset()?,
@@ -118,14 +124,82 @@ impl DataArgs {
             );
             limit_train = Some(DEFAULT_RUN_TRAIN_IMAGES);
         }
-        let opts = data::LoadOptions {
+        Ok(DataSettings {
+            path,
+            format,
             limit_train,
             limit_test: self.limit_test.filter(|&n| n > 0),
             resize: self.resize.map(|(h, w)| (w, h)),
-            ..Default::default()
-        };
-        data::load(&path, format, &opts).with_context(|| format!("loading {}", path.display()))
+        })
     }
+
+    /// The data of a resumed run: its stored settings; an option given on the command line
+    /// must agree with them.
+    pub fn resumed(&self, stored: &DataSettings) -> Result<DataSettings> {
+        let differs = |what: &str, given: String, was: String| {
+            anyhow::anyhow!(
+                "{what} {given} differs from the run's {was}: a resumed run trains on its own \
+                 data (leave the option out, or start a new run)"
+            )
+        };
+        if let Some(p) = &self.data {
+            let same = |a: &std::path::Path, b: &std::path::Path| {
+                a == b
+                    || a.canonicalize()
+                        .ok()
+                        .is_some_and(|a| Some(a) == b.canonicalize().ok())
+            };
+            if !same(p, &stored.path) {
+                return Err(differs(
+                    "--data",
+                    p.display().to_string(),
+                    stored.path.display().to_string(),
+                ));
+            }
+        }
+        if self.dataset != Format::Auto && self.dataset != stored.format {
+            return Err(differs(
+                "--dataset",
+                format!("{:?}", self.dataset),
+                format!("{:?}", stored.format),
+            ));
+        }
+        let show = |l: Option<usize>| l.map_or("all".to_string(), |n| n.to_string());
+        for (what, given, was) in [
+            ("--limit-train", self.limit_train, stored.limit_train),
+            ("--limit-test", self.limit_test, stored.limit_test),
+        ] {
+            if let Some(n) = given {
+                let n = Some(n).filter(|&n| n > 0);
+                if n != was {
+                    return Err(differs(what, show(n), show(was)));
+                }
+            }
+        }
+        if let Some((h, w)) = self.resize {
+            if stored.resize != Some((w, h)) {
+                return Err(differs(
+                    "--resize",
+                    format!("{h}x{w}"),
+                    stored
+                        .resize
+                        .map_or("none".into(), |(w, h)| format!("{h}x{w}")),
+                ));
+            }
+        }
+        Ok(stored.clone())
+    }
+}
+
+/// Load the train and test splits `s` describes.
+pub fn load_data(s: &DataSettings) -> Result<data::Splits> {
+    let opts = data::LoadOptions {
+        limit_train: s.limit_train,
+        limit_test: s.limit_test,
+        resize: s.resize,
+        ..Default::default()
+    };
+    data::load(&s.path, s.format, &opts).with_context(|| format!("loading {}", s.path.display()))
 }
 
 #[derive(Args)]
@@ -178,8 +252,9 @@ pub struct TrainArgs {
     /// Warm-up epochs (fractional allowed)
     #[arg(long, default_value_t = 0.0)]
     pub warmup: f32,
-    #[arg(long, default_value_t = 1)]
-    pub epochs: usize,
+    /// Epochs to train (default 1); with --resume, the total to reach (extends a finished run)
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Images per step (default 128; 32 for the built-in default run, which has few images)
     #[arg(long)]
     pub batch: Option<usize>,
@@ -192,9 +267,17 @@ pub struct TrainArgs {
     /// Directory for checkpoint, config, metrics.jsonl and curves.png
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in this directory (or checkpoint file) with its own settings
+    /// Continue the run in this directory (or checkpoint file) with its own settings and
+    /// data, from the batch where it stopped
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Also checkpoint every N optimizer steps (0: only at epoch ends and by time)
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_steps: u64,
+    /// Also checkpoint when this many minutes have passed since the last checkpoint
+    /// (0: never by time)
+    #[arg(long, default_value_t = 10.0)]
+    pub checkpoint_minutes: f64,
     /// One JSON object per epoch on stdout, then a summary object
     #[arg(long)]
     pub json: bool,

@@ -30,6 +30,15 @@ pub enum Error {
         needed: u64,
         limit: u64,
     },
+    #[error(
+        "the GPU is out of memory: {what} needs {bytes} bytes ({allocated} bytes of buffers \
+         created so far); use a smaller --batch or model"
+    )]
+    OutOfMemory {
+        what: String,
+        bytes: u64,
+        allocated: u64,
+    },
     #[error("{path}: {msg}")]
     Data { path: PathBuf, msg: String },
     #[error("{path}: {source}")]

@@ -9,6 +9,7 @@ pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod infer;
+pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod reference;

@@ -5,7 +5,8 @@ use clap::Parser;
 use pixembed::gpu::{self, Gpu};
 use pixembed::infer::IntModel;
 use pixembed::nn::{Model, ModelConfig};
-use pixembed::train::{checkpoint, RunOptions, TrainConfig, Trainer};
+use pixembed::train::checkpoint::{self, DataSettings};
+use pixembed::train::{RunOptions, TrainConfig, Trainer};
 use std::path::PathBuf;
 
 mod args;
@@ -21,6 +22,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    pixembed::ops::check_env()?;
     match cli.command {
         Command::Info { json } => info(&cli.device, json),
         Command::Train(args) => train(&cli.device, &args),
@@ -33,12 +35,46 @@ fn run(cli: Cli) -> Result<()> {
 
 /// `pixembed train`: a new run, or `--resume` of an interrupted one.
 fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
+    if !(a.checkpoint_minutes.is_finite() && a.checkpoint_minutes >= 0.0) {
+        anyhow::bail!("--checkpoint-minutes must be a number >= 0");
+    }
+    // A resumed run: its checkpoint first, so its data settings decide what is loaded.
+    let loaded = match &a.resume {
+        Some(dir) => Some(
+            checkpoint::load(dir).with_context(|| format!("resuming from {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let settings = match loaded.as_ref().and_then(|l| l.data.as_ref()) {
+        Some(stored) => a.data.resumed(stored)?,
+        None => a.data.settings(loaded.is_none())?,
+    };
+    if loaded.is_none() {
+        // Refuse bad settings before the data is loaded.
+        new_train_config(a, &settings).validate()?;
+    }
     let gpu = Gpu::new(&dev.request())?;
-    let splits = a.data.load(true)?;
+    let splits = args::load_data(&settings)?;
     let (tr, te) = (&splits.train, &splits.test);
-    let mut trainer = match &a.resume {
-        Some(dir) => Trainer::resume(&gpu, dir)
-            .with_context(|| format!("resuming from {}", dir.display()))?,
+    let mut trainer = match loaded {
+        Some(loaded) => {
+            let dir = a.resume.as_deref().unwrap_or(std::path::Path::new("."));
+            let mut t = Trainer::from_checkpoint(&gpu, loaded)
+                .with_context(|| format!("resuming from {}", dir.display()))?;
+            if let Some(n) = a.epochs {
+                if n < t.progress.epoch {
+                    anyhow::bail!(
+                        "--epochs {n}: the run has already completed {} epochs",
+                        t.progress.epoch
+                    );
+                }
+                // Extends (or shortens) the run; the schedule follows the new length.
+                t.cfg.epochs = n;
+            }
+            t.cfg.validate()?;
+            t.data.get_or_insert(settings);
+            t
+        }
         None => {
             let model = ModelConfig {
                 arch: a.model,
@@ -55,28 +91,9 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
                 classes: tr.classes.len(),
                 class_names: tr.classes.clone(),
             };
-            let cfg = TrainConfig {
-                epochs: a.epochs,
-                batch: a.batch.unwrap_or(
-                    if a.data.data.is_none() && a.data.limit_train.is_none() {
-                        32
-                    } else {
-                        128
-                    },
-                ),
-                lr: a.lr,
-                optimizer: a.optimizer,
-                momentum: a.momentum,
-                weight_decay: a.weight_decay,
-                schedule: a.schedule,
-                warmup_epochs: a.warmup,
-                seed: a.seed,
-                augment: a.augment,
-                limit_train: a.data.limit_train,
-                limit_test: a.data.limit_test,
-                log_every: 20,
-            };
-            Trainer::new(&gpu, &model, &cfg)?
+            let mut t = Trainer::new(&gpu, &model, &new_train_config(a, &settings))?;
+            t.data = Some(settings);
+            t
         }
     };
     let out = a.out.clone().or_else(|| {
@@ -121,6 +138,10 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         out,
         progress: !a.json,
         stop_after: None,
+        checkpoint_steps: Some(a.checkpoint_steps).filter(|&n| n > 0),
+        checkpoint_interval: Some(a.checkpoint_minutes)
+            .filter(|&m| m > 0.0)
+            .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
     };
     let json = a.json;
     let summary = trainer.run(tr, te, &opts, |m| {
@@ -155,6 +176,31 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The training settings of a new run.
+fn new_train_config(a: &TrainArgs, data: &DataSettings) -> TrainConfig {
+    TrainConfig {
+        epochs: a.epochs.unwrap_or(1),
+        batch: a
+            .batch
+            .unwrap_or(if a.data.data.is_none() && a.data.limit_train.is_none() {
+                32
+            } else {
+                128
+            }),
+        lr: a.lr,
+        optimizer: a.optimizer,
+        momentum: a.momentum,
+        weight_decay: a.weight_decay,
+        schedule: a.schedule,
+        warmup_epochs: a.warmup,
+        seed: a.seed,
+        augment: a.augment,
+        limit_train: data.limit_train,
+        limit_test: data.limit_test,
+        log_every: 20,
+    }
 }
 
 fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {

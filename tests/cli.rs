@@ -138,3 +138,29 @@ fn first_layer_bench_variants_share_output_layout() {
     let err = pixembed::bench::first_layer::run(gpu, shape, 0, 64, 1, false).unwrap_err();
     assert!(err.to_string().contains("--batch"), "{err}");
 }
+
+/// Settings that used to be ignored silently (an unknown forced implementation) or to train
+/// with learning rate 0 forever (`--warmup inf`) are refused with a message.
+#[test]
+fn unknown_settings_are_refused() {
+    for var in ["PIXEMBED_BINCONV", "PIXEMBED_FIRST_TABLE"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_pixembed"))
+            .env(var, "fastest-please")
+            .args(["info"])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{var} accepted");
+        let e = stderr(&o);
+        assert!(e.contains(var) && e.contains("expected"), "{e}");
+    }
+    for (args, want) in [
+        (vec!["train", "--warmup", "inf"], "--warmup"),
+        (vec!["train", "--warmup", "NaN"], "--warmup"),
+        (vec!["train", "--batch", "1"], "--batch"),
+    ] {
+        let o = pixembed(&args);
+        assert!(!o.status.success(), "{args:?} accepted");
+        let e = stderr(&o);
+        assert!(e.contains(want) && !e.contains("panicked"), "{args:?}: {e}");
+    }
+}

@@ -224,3 +224,150 @@ fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
         }
     }
 }
+
+/// A diverged model (NaN scores) scores 0%, not 100%, and says how many images it lost.
+#[test]
+fn nan_scores_count_as_wrong() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(31, 24, 10, 1);
+    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 10, 1);
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 1).unwrap()).unwrap();
+    let w = &int.head.w.value;
+    w.write(gpu, &vec![f32::NAN; w.numel()]).unwrap();
+    let p = engine::predict_dataset(gpu, &mut int, &data, 8).unwrap();
+    assert_eq!((p.top1, p.top5), (0.0, 0.0), "NaN scores counted as hits");
+    assert_eq!(p.non_finite, data.n);
+}
+
+/// `eval --integer` of a model on a dataset with other classes is refused before running,
+/// not an out-of-bounds panic.
+#[test]
+fn labels_outside_the_model_are_refused() {
+    let gpu = gpu_or_skip!();
+    let mut data = common::quadrant_data(32, 16, 10, 1);
+    // The same images, labelled as a 100-class dataset.
+    data.classes = (0..100).map(|i| format!("c{i}")).collect();
+    data.labels[3] = 99;
+    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 1).unwrap()).unwrap();
+    let e = engine::predict_dataset(gpu, &mut int, &data, 8).unwrap_err();
+    assert!(e.to_string().contains("classes"), "{e}");
+    // Labels in range, but the class lists disagree in length: also refused.
+    data.labels[3] = 1;
+    assert!(engine::predict_dataset(gpu, &mut int, &data, 8).is_err());
+}
+
+/// `pixembed infer` prepares an image exactly as image-folder training data is prepared:
+/// real JPEG files (colour and grey) and a 16-bit PNG of other sizes, resized by the dataset
+/// loader and by the inference path, give the same pixels and so the same predictions.
+#[test]
+fn infer_prepares_images_as_training_does() {
+    let gpu = gpu_or_skip!();
+    let root = std::env::temp_dir().join(format!("pixembed-prep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let mut files = Vec::new();
+    for split in ["train", "test"] {
+        let dir = root.join(split).join("a");
+        std::fs::create_dir_all(&dir).unwrap();
+        let colour = image::RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x * y) % 251) as u8])
+        });
+        let p = dir.join("0.jpg");
+        colour.save(&p).unwrap();
+        files.push(p);
+        let grey = image::GrayImage::from_fn(19, 41, |x, y| image::Luma([(x * 13 + y * 3) as u8]));
+        let p = dir.join("1.jpg");
+        grey.save(&p).unwrap();
+        files.push(p);
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(29, 17, |x, y| {
+            image::Rgb([(x * 2111) as u16 + 77, (y * 3803) as u16 + 5, 40_000])
+        });
+        let p = dir.join("2.png");
+        deep.save(&p).unwrap();
+        files.push(p);
+        // A second class, so the model is a classifier: its one image comes second in the
+        // split's class-interleaved order (a/0, b/0, a/1, a/2).
+        let dir = root.join(split).join("b");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("0.jpg");
+        image::RgbImage::from_fn(15, 15, |x, y| {
+            image::Rgb([200, (x * 17) as u8, (y * 5) as u8])
+        })
+        .save(&p)
+        .unwrap();
+        files.insert(files.len() - 2, p);
+    }
+    let opts = pixembed::data::FolderOptions {
+        resize: Some((12, 12)),
+        cache: pixembed::data::CacheLocation::Off,
+        ..Default::default()
+    };
+    let splits = pixembed::data::load_folder(&root, &opts).unwrap();
+    let test = &splits.test;
+    assert_eq!((test.n, test.h, test.w, test.c), (4, 12, 12, 3));
+    let mut pixels = Vec::new();
+    for (i, f) in files[4..].iter().enumerate() {
+        let px = pixembed::infer::image::load_for_model(f, 12, 12, 3).unwrap();
+        assert_eq!(
+            &px[..],
+            test.image(i).unwrap(),
+            "{}: pixels differ",
+            f.display()
+        );
+        pixels.extend(px);
+    }
+    // The same pixels through the integer engine: the dataset's predictions and the files'.
+    let c = ModelConfig {
+        classes: 2,
+        class_names: vec!["a".into(), "b".into()],
+        ..cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 12, 3)
+    };
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 2).unwrap()).unwrap();
+    let from_dataset = engine::predict_dataset(gpu, &mut int, test, 8).unwrap();
+    let t = Tensor::from_slice(gpu, &[4, 12, 12, 3], &pixels).unwrap();
+    let scores = int.scores(gpu, &t).unwrap().to_vec::<f32>(gpu).unwrap();
+    let from_files: Vec<u32> = scores
+        .chunks_exact(2)
+        .map(|r| if r[1] > r[0] { 1 } else { 0 })
+        .collect();
+    assert_eq!(from_files, from_dataset.classes);
+}
+
+/// Sizes an exported file declares (input, unit channels) are checked before they size
+/// anything: a clear error, not an overflow or an allocation abort.
+#[test]
+fn export_with_impossible_sizes_is_refused() {
+    let gpu = gpu_or_skip!();
+    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let mut int = fold_model(gpu, Model::new(gpu, &c, 4).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("pixembed-export-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("model.safetensors");
+    int.save(gpu, &good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    // Rewrite one metadata entry of the file.
+    let edit = |key: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&meta[key]).unwrap();
+        f(&mut v);
+        meta.insert(key.into(), v.to_string());
+        let views: Vec<_> = st.tensors();
+        let out = safetensors::serialize(views, Some(meta)).unwrap();
+        let p = dir.join(format!("{key}.safetensors"));
+        std::fs::write(&p, out).unwrap();
+        IntModel::load(gpu, &p).err().expect("loaded")
+    };
+    let e = edit("model_config", &|v| {
+        v["input"] = serde_json::json!([1u64 << 40, 1u64 << 40, 3])
+    });
+    assert!(
+        e.to_string().contains("too large") || e.to_string().contains("at most"),
+        "{e}"
+    );
+    let e = edit("units", &|v| v[0]["c"] = serde_json::json!(usize::MAX / 2));
+    assert!(e.to_string().contains("unit 0"), "{e}");
+    let e = edit("units", &|v| v[1]["o"] = serde_json::json!(3));
+    assert!(e.to_string().contains("unit 1"), "{e}");
+}

@@ -70,10 +70,16 @@ fn check(gpu: &Gpu, what: &str, logits: &[f32], labels: &[i32], k: usize, scale:
         1e-4,
     );
     common::assert_exact(&format!("{what}: correct"), &got.correct, &want.correct);
+    let counts = run_counts(gpu, logits, labels, k);
     common::assert_exact(
         &format!("{what}: accuracy_counts"),
-        &run_counts(gpu, logits, labels, k),
+        &counts[..2],
         &want.correct,
+    );
+    assert_eq!(
+        counts[2] as usize,
+        r::non_finite_rows(logits, k),
+        "{what}: rows with non-finite logits"
     );
 }
 
@@ -252,4 +258,26 @@ fn rejects_bad_shapes() {
     assert!(ops::loss::softmax_xent(&mut rec, &logits, &float_labels).is_err());
     assert!(ops::loss::softmax_xent(&mut rec, &flat, &short).is_err());
     assert!(ops::loss::accuracy_counts(&mut rec, &logits, &short).is_err());
+}
+
+/// A diverged model must not score: rows with a NaN or infinite logit are misses in the
+/// training loss's counts and in the evaluation counts, and evaluation counts them.
+#[test]
+fn non_finite_logits_are_misses() {
+    let gpu = gpu_or_skip!();
+    let nan = f32::NAN;
+    let inf = f32::INFINITY;
+    // Row 0: all NaN; row 1: one NaN; row 2: +inf at the label; row 3: finite, a hit.
+    let k = 3;
+    let logits = [
+        nan, nan, nan, //
+        0.5, nan, 0.1, //
+        inf, 0.0, 0.0, //
+        2.0, 1.0, 0.0,
+    ];
+    let labels = [0, 0, 0, 0];
+    let want = r::softmax_xent(&logits, &labels, k);
+    assert_eq!(want.correct, [1, 1], "reference");
+    assert_eq!(run_xent(gpu, &logits, &labels, k).correct, vec![1, 1]);
+    assert_eq!(run_counts(gpu, &logits, &labels, k), vec![1, 1, 3]);
 }

@@ -209,3 +209,50 @@ fn fastest_times_every_candidate_and_choices_remember() {
     choices.insert(("a".into(), 1), best);
     assert_eq!(choices.get(&("a".into(), 1)), Some(best));
 }
+
+/// Out of GPU memory is an error where the buffer is created, naming the tensor and its
+/// bytes, not a binding error later. The allocation runs in a child copy of this test under
+/// a virtual-memory limit (`ulimit -v`), so that the software adapter's memory runs out
+/// without touching the machine's.
+#[test]
+fn out_of_memory_names_the_tensor() {
+    use pixembed::gpu::{DType, Tensor};
+    if std::env::var("PIXEMBED_OOM_CHILD").is_ok() {
+        let gpu = gpu_or_skip!();
+        let mut held = Vec::new();
+        for i in 0..64 {
+            match Tensor::empty(gpu, DType::F32, &[8, 1024, 1024, 4]) {
+                Ok(t) => held.push(t),
+                Err(e) => {
+                    println!("OOM-RESULT after {i}: {e}");
+                    return;
+                }
+            }
+        }
+        println!("OOM-RESULT none: {} tensors", held.len());
+        return;
+    }
+    gpu_or_skip!();
+    let exe = std::env::current_exe().unwrap();
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 3000000; exec '{}' --exact out_of_memory_names_the_tensor --nocapture",
+            exe.display()
+        ))
+        .env("PIXEMBED_OOM_CHILD", "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("OOM-RESULT"))
+        .unwrap_or_else(|| panic!("the child reported nothing:\n{out}\n{err}"));
+    assert!(
+        line.contains("out of memory")
+            && line.contains("[8, 1024, 1024, 4]")
+            && line.contains("134217728 bytes"),
+        "{line}"
+    );
+}

@@ -80,6 +80,7 @@ fn resume_equals_uninterrupted_run() {
         out: Some(part_dir.clone()),
         progress: false,
         stop_after: Some(1),
+        ..Default::default()
     };
     first.run(&train, &test, &stop, |_| {}).unwrap();
     drop(first);
@@ -89,6 +90,7 @@ fn resume_equals_uninterrupted_run() {
         out: Some(part_dir.clone()),
         progress: false,
         stop_after: None,
+        ..Default::default()
     };
     resumed.run(&train, &test, &opts, |_| {}).unwrap();
 
@@ -318,4 +320,147 @@ fn forward_and_backward_are_bit_identical_across_runs() {
     let (a, b) = (run(), run());
     assert!(a.len() > 1000, "gradients missing");
     common::assert_exact("loss and every gradient, two runs", &a, &b);
+}
+
+/// Settings that used to pass validation and then train nothing (or with lr 0 forever)
+/// are refused up front.
+#[test]
+fn bad_settings_are_refused() {
+    let gpu = gpu_or_skip!();
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    for (bad, want) in [
+        (
+            TrainConfig {
+                batch: 1,
+                ..train_cfg(1)
+            },
+            "--batch",
+        ),
+        (
+            TrainConfig {
+                warmup_epochs: f32::INFINITY,
+                ..train_cfg(1)
+            },
+            "--warmup",
+        ),
+        (
+            TrainConfig {
+                warmup_epochs: -1.0,
+                ..train_cfg(1)
+            },
+            "--warmup",
+        ),
+    ] {
+        let e = Trainer::new(gpu, &cfg, &bad).err().expect("accepted");
+        assert!(e.to_string().contains(want), "{e}");
+    }
+    // One training image: no batch can be trained, so no epoch may be reported.
+    let one = common::quadrant_data(8, 1, 10, 1);
+    let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
+    let e = t
+        .run(&one, &one, &RunOptions::default(), |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("at least 2 images"), "{e}");
+    assert!(t.history.is_empty());
+}
+
+fn stop_after(dir: &std::path::Path, epochs: usize) -> RunOptions {
+    RunOptions {
+        out: Some(dir.to_path_buf()),
+        stop_after: Some(epochs),
+        ..Default::default()
+    }
+}
+
+/// A metrics.jsonl line that cannot be read stops the resume; the file is left as it was.
+#[test]
+fn resume_keeps_unreadable_metrics() {
+    let gpu = gpu_or_skip!();
+    let train = common::quadrant_data(9, 64, 10, 1);
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let dir = temp_dir("badmetrics");
+    let mut t = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
+    t.run(&train, &train, &stop_after(&dir, 1), |_| {}).unwrap();
+    let path = dir.join("metrics.jsonl");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("{\"epoch\": 2, \"note\": \"hand-written\"}\n");
+    std::fs::write(&path, &text).unwrap();
+    let e = Trainer::resume(gpu, &dir).err().expect("resumed");
+    assert!(e.to_string().contains("line 2"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "metrics.jsonl changed"
+    );
+}
+
+/// The history lives in the checkpoint: a run interrupted after its checkpoint but before
+/// metrics.jsonl was written still reports every epoch.
+#[test]
+fn history_survives_a_lost_metrics_file() {
+    let gpu = gpu_or_skip!();
+    let train = common::quadrant_data(10, 64, 10, 1);
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let dir = temp_dir("lostmetrics");
+    let mut t = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
+    t.run(&train, &train, &stop_after(&dir, 1), |_| {}).unwrap();
+    std::fs::remove_file(dir.join("metrics.jsonl")).unwrap();
+    let mut r = Trainer::resume(gpu, &dir).unwrap();
+    r.run(&train, &train, &stop_after(&dir, 2), |_| {}).unwrap();
+    let lines = pixembed::train::metrics::read_jsonl(&dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.iter().map(|m| m.epoch).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(lines[0], t.history[0]);
+}
+
+/// A checkpoint holding NaN is not written; the last good one stays.
+#[test]
+fn nan_checkpoint_is_refused_and_the_good_one_kept() {
+    let gpu = gpu_or_skip!();
+    let train = common::quadrant_data(11, 64, 10, 1);
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let dir = temp_dir("nanckpt");
+    let mut t = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
+    t.run(&train, &train, &stop_after(&dir, 1), |_| {}).unwrap();
+    let good = std::fs::read(dir.join(checkpoint::FILE_NAME)).unwrap();
+    let w = &t.model.head.w.value;
+    w.write(gpu, &vec![f32::NAN; w.numel()]).unwrap();
+    let state = checkpoint::RunState {
+        train: &t.cfg,
+        progress: &t.progress,
+        history: &t.history,
+        data: None,
+        epoch_start_signs: None,
+    };
+    let e = checkpoint::save(gpu, &dir, &mut t.model, &state).unwrap_err();
+    assert!(
+        e.to_string().contains("NaN") && e.to_string().contains("kept"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join(checkpoint::FILE_NAME)).unwrap(),
+        good
+    );
+}
+
+/// A checkpoint whose training configuration is invalid (batch 0) is refused on resume
+/// with a message, not a panic later.
+#[test]
+fn resume_validates_the_stored_configuration() {
+    let gpu = gpu_or_skip!();
+    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let dir = temp_dir("badcfg");
+    let mut m = pixembed::nn::Model::new(gpu, &cfg, 0).unwrap();
+    let bad = TrainConfig {
+        batch: 0,
+        ..train_cfg(1)
+    };
+    let state = checkpoint::RunState {
+        train: &bad,
+        progress: &Default::default(),
+        history: &[],
+        data: None,
+    };
+    checkpoint::save(gpu, &dir, &mut m, &state).unwrap();
+    let e = Trainer::resume(gpu, &dir).err().expect("resumed");
+    assert!(e.to_string().contains("--batch"), "{e}");
 }

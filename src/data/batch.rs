@@ -25,6 +25,7 @@ pub struct Batcher<'a> {
     shuffle: bool,
     augment: Option<Augment>,
     drop_last: bool,
+    min_last: usize,
 }
 
 impl<'a> Batcher<'a> {
@@ -41,6 +42,7 @@ impl<'a> Batcher<'a> {
             shuffle: true,
             augment: None,
             drop_last: false,
+            min_last: 1,
         })
     }
 
@@ -69,13 +71,27 @@ impl<'a> Batcher<'a> {
         self
     }
 
+    /// A last batch of fewer than `min` images joins the batch before it (training: batch
+    /// statistics need at least two images, so a one-image batch could not be trained).
+    pub fn merge_short_last(mut self, min: usize) -> Self {
+        self.min_last = min;
+        self
+    }
+
+    /// The last batch is short and joins the one before it.
+    fn merges_last(&self) -> bool {
+        let short = self.data.n % self.batch_size;
+        !self.drop_last && short != 0 && short < self.min_last && self.data.n > self.batch_size
+    }
+
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
 
-    /// Batches in one epoch: floor(n / B) with `drop_last`, else ceil(n / B).
+    /// Batches in one epoch: floor(n / B) with `drop_last` or when a short last batch
+    /// merges into the one before it ([`Batcher::merge_short_last`]), else ceil(n / B).
     pub fn batches_per_epoch(&self) -> usize {
-        if self.drop_last {
+        if self.drop_last || self.merges_last() {
             self.data.n / self.batch_size
         } else {
             self.data.n.div_ceil(self.batch_size)
@@ -115,11 +131,27 @@ impl<'a> Batcher<'a> {
         }
     }
 
+    /// Positions in the epoch's order of the images of batch `b`.
+    fn range(&self, b: usize) -> std::ops::Range<usize> {
+        let n = self.data.n;
+        let end = if b + 1 == self.batches_per_epoch() && self.merges_last() {
+            n
+        } else {
+            ((b + 1) * self.batch_size).min(n)
+        };
+        (b * self.batch_size).min(end)..end
+    }
+
+    /// Images in batch `b` of an epoch.
+    pub fn batch_len(&self, b: usize) -> usize {
+        self.range(b).len()
+    }
+
     /// Batch `b` of an epoch whose order is `order`.
     fn batch(&self, epoch: u64, order: &[usize], b: usize) -> Batch {
         let d = self.data;
         let image_len = d.image_len();
-        let picked = &order[b * self.batch_size..((b + 1) * self.batch_size).min(order.len())];
+        let picked = &order[self.range(b)];
         let mut images = vec![0u8; picked.len() * image_len];
         let mut labels = Vec::with_capacity(picked.len());
         for (&i, out) in picked.iter().zip(images.chunks_exact_mut(image_len)) {

@@ -14,9 +14,8 @@
 use super::Dataset;
 use crate::{Error, Result};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAGIC: &[u8; 8] = b"PXDCACHE";
 /// Bump when the layout or the decoding (resize filter, colour conversion) changes.
@@ -99,31 +98,20 @@ pub(crate) fn cache_path(dir: &Path, name: &str, key: u64) -> PathBuf {
     dir.join(format!("{name}-{key:016x}.bin"))
 }
 
-/// Write both splits to `path` atomically: into a temporary file beside it, then
-/// renamed, so a reader never sees half a cache.
+/// Write both splits to `path` atomically ([`crate::io::write_atomic_with`]), so a reader
+/// never sees half a cache.
 pub(crate) fn write(path: &Path, key: u64, train: &Dataset, test: &Dataset) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    // Unique per process and call, so concurrent writers never share a temporary file.
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-    let res = write_file(&tmp, key, train, test)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    crate::io::write_atomic_with(path, |w| write_file(w, key, train, test))
 }
 
-fn write_file(tmp: &Path, key: u64, train: &Dataset, test: &Dataset) -> Result<()> {
-    let io = |e| Error::io(tmp, e);
-    let file = File::create(tmp).map_err(io)?;
+fn write_file(w: &mut dyn Write, key: u64, train: &Dataset, test: &Dataset) -> std::io::Result<()> {
     let mut out = CrcWriter {
-        inner: BufWriter::with_capacity(1 << 20, file),
+        inner: w,
         crc: crc32fast::Hasher::new(),
     };
-    out.inner.write_all(MAGIC).map_err(io)?;
+    out.inner.write_all(MAGIC)?;
     let mut header = Vec::new();
     header.extend_from_slice(&VERSION.to_le_bytes());
     header.extend_from_slice(&key.to_le_bytes());
@@ -136,17 +124,14 @@ fn write_file(tmp: &Path, key: u64, train: &Dataset, test: &Dataset) -> Result<(
     }
     header.extend_from_slice(&(train.n as u64).to_le_bytes());
     header.extend_from_slice(&(test.n as u64).to_le_bytes());
-    out.write_all(&header).map_err(io)?;
+    out.write_all(&header)?;
     for d in [train, test] {
-        out.write_all(&d.images).map_err(io)?;
+        out.write_all(&d.images)?;
         let labels: Vec<u8> = d.labels.iter().flat_map(|l| l.to_le_bytes()).collect();
-        out.write_all(&labels).map_err(io)?;
+        out.write_all(&labels)?;
     }
     let crc = out.crc.clone().finalize();
-    out.inner.write_all(&crc.to_le_bytes()).map_err(io)?;
-    // No fsync: a cache cut short by a crash fails its length or checksum check.
-    out.inner.into_inner().map_err(|e| io(e.into_error()))?;
-    Ok(())
+    out.inner.write_all(&crc.to_le_bytes())
 }
 
 struct CrcWriter<W: Write> {

@@ -113,7 +113,14 @@ impl Dataset {
                 "resize target {width}x{height} must be at least 1x1"
             )));
         }
-        let mut images = Vec::with_capacity(self.n * width as usize * height as usize * self.c);
+        let bytes = super::size::pixel_bytes(
+            &format!("resizing to {height}x{width}"),
+            self.n,
+            height as usize,
+            width as usize,
+            self.c,
+        )?;
+        let mut images = Vec::with_capacity(bytes);
         for i in 0..self.n {
             let src = &self.images[i * self.image_len()..(i + 1) * self.image_len()];
             let (w, h) = (self.w as u32, self.h as u32);

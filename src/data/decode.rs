@@ -1,7 +1,7 @@
 //! Decode image files to RGB pixels on all cores.
 
 use super::folder::ImageFile;
-use super::resize::fit_to;
+use super::resize::prepare_image;
 use crate::{Error, Result};
 use image::ImageReader;
 use std::io::Cursor;
@@ -33,8 +33,21 @@ pub(crate) struct Target<'a> {
 /// splitting the files into one contiguous run per thread (2 or more threads). The first
 /// failure stops the other threads and is returned.
 pub(crate) fn decode_images(files: &[ImageFile], target: &Target) -> Result<Vec<u8>> {
-    let image_len = target.width as usize * target.height as usize * 3;
-    let mut out = vec![0u8; files.len() * image_len];
+    let image_len = super::size::pixel_bytes(
+        "decoded images",
+        1,
+        target.height as usize,
+        target.width as usize,
+        3,
+    )?;
+    let total = super::size::pixel_bytes(
+        "decoded images",
+        files.len(),
+        target.height as usize,
+        target.width as usize,
+        3,
+    )?;
+    let mut out = vec![0u8; total];
     if files.is_empty() {
         return Ok(out);
     }
@@ -90,23 +103,21 @@ fn decode_into(path: &Path, target: &Target, out: &mut [u8]) -> Result<()> {
     let image = reader
         .decode()
         .map_err(|e| Error::data(path, format!("cannot decode image: {e}")))?;
-    let mut rgb = image.into_rgb8();
-    let (w, h) = rgb.dimensions();
-    if (w, h) != (target.width, target.height) {
-        if !target.resize {
-            return Err(Error::data(
-                path,
-                format!(
-                    "image is {w}x{h}, but {} is {}x{}: all images must have one size, \
-                     or give a resize target",
-                    target.like.display(),
-                    target.width,
-                    target.height
-                ),
-            ));
-        }
-        rgb = fit_to(&rgb, target.width, target.height);
+    let (w, h) = (image.width(), image.height());
+    if (w, h) != (target.width, target.height) && !target.resize {
+        return Err(Error::data(
+            path,
+            format!(
+                "image is {w}x{h}, but {} is {}x{}: all images must have one size, \
+                 or give a resize target",
+                target.like.display(),
+                target.width,
+                target.height
+            ),
+        ));
     }
-    out.copy_from_slice(rgb.as_raw());
+    let pixels = prepare_image(image, target.width, target.height, 3)
+        .map_err(|e| Error::data(path, e.to_string()))?;
+    out.copy_from_slice(&pixels);
     Ok(())
 }

@@ -151,6 +151,19 @@ fn decode_splits(
             "resize target {width}x{height} must be at least 1x1"
         )));
     }
+    // The size comes from --resize or from the first file's header: check it before
+    // allocating for every image.
+    let what = match resize {
+        Some(_) => format!("--resize {height}x{width}"),
+        None => format!("{} (its declared size sets every image's)", first.display()),
+    };
+    super::size::pixel_bytes(
+        &what,
+        train.len() + test.len(),
+        height as usize,
+        width as usize,
+        3,
+    )?;
     let target = Target {
         width,
         height,

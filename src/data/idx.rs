@@ -114,13 +114,8 @@ fn load_split(dir: &Path, split: &str, limit: Option<usize>) -> Result<IdxSplit>
         ));
     }
     let take = limit.map_or(n, |l| l.min(n));
-    let bytes = take.checked_mul(h).and_then(|v| v.checked_mul(w));
-    let bytes = bytes.ok_or_else(|| {
-        Error::data(
-            &images_path,
-            format!("impossible size: {n} images of {h}x{w}"),
-        )
-    })?;
+    let bytes = super::size::pixel_bytes("the declared images", take, h, w, 1)
+        .map_err(|e| Error::data(&images_path, e.to_string()))?;
     let pixels = images.payload(bytes, &format!("{take} images of {h}x{w}"))?;
     let label_bytes = labels.payload(take, &format!("{take} labels"))?;
     if take == n {

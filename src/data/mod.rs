@@ -17,6 +17,7 @@ mod detect;
 mod folder;
 mod idx;
 mod resize;
+mod size;
 
 pub use augment::{deserialize_augment, Augment, AugmentKind, Draw};
 pub use batch::{Batch, Batcher, Epoch};
@@ -27,6 +28,8 @@ pub use defaults::{default_dataset, CIFAR10_CLASSES, FASHION_MNIST_CLASSES, SYST
 pub use detect::detect;
 pub use folder::{load_folder, FolderOptions};
 pub use idx::load_idx;
+pub use resize::prepare_image;
+pub use size::pixel_bytes;
 
 use crate::{Error, Result};
 use std::path::Path;

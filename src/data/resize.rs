@@ -1,8 +1,28 @@
 //! Bring an image to a target size without distorting it: scale so it covers the
 //! target, then cut out the center.
 
+use crate::{Error, Result};
 use image::imageops::{self, FilterType};
-use image::{ImageBuffer, Pixel};
+use image::{DynamicImage, ImageBuffer, Pixel};
+
+/// The one way a decoded image becomes model input, for training data (image folders) and
+/// for `pixembed infer` alike: first convert to `c` channels at 8 bits (3: RGB, alpha
+/// dropped; 1: grey by luma), then cover `tw` x `th` and crop the centre (`fit_to`).
+/// Returns HWC u8 pixels.
+pub fn prepare_image(img: DynamicImage, tw: u32, th: u32, c: usize) -> Result<Vec<u8>> {
+    if img.width() == 0 || img.height() == 0 {
+        return Err(Error::Invalid("empty image".into()));
+    }
+    Ok(match c {
+        1 => fit_to(&img.into_luma8(), tw, th).into_raw(),
+        3 => fit_to(&img.into_rgb8(), tw, th).into_raw(),
+        _ => {
+            return Err(Error::Invalid(format!(
+                "models take 1 or 3 channels, not {c}"
+            )))
+        }
+    })
+}
 
 /// Scale `img` (w x h) by `s = max(tw / w, th / h)`, so the side that is shorter
 /// relative to the target matches it and the other side overhangs, then crop the

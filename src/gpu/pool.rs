@@ -6,6 +6,7 @@
 //! submitted, so a buffer is never handed out again while unsubmitted work still uses it;
 //! after submission, queue ordering makes reuse safe.
 
+use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,8 +76,18 @@ impl BufferPool {
         }
     }
 
-    /// A buffer of at least `size` bytes with exactly `usage`.
-    pub fn get(&self, size: u64, usage: wgpu::BufferUsages) -> Arc<PooledBuffer> {
+    /// A buffer of at least `size` bytes with exactly `usage`, for `what` (named in the
+    /// error when the device is out of memory).
+    ///
+    /// A new buffer is created inside an out-of-memory error scope: wgpu would otherwise
+    /// hand back an invalid buffer and report the failure later, as a confusing binding
+    /// error at the first dispatch that uses it.
+    pub fn get(
+        &self,
+        size: u64,
+        usage: wgpu::BufferUsages,
+        what: impl FnOnce() -> String,
+    ) -> Result<Arc<PooledBuffer>> {
         let size = size.max(4).div_ceil(GRANULE) * GRANULE;
         let key = (size, usage);
         let found = self
@@ -92,21 +103,32 @@ impl BufferPool {
                 b
             }
             None => {
-                self.shared.created.fetch_add(1, Ordering::Relaxed);
-                self.shared.bytes_created.fetch_add(size, Ordering::Relaxed);
-                self.device.create_buffer(&wgpu::BufferDescriptor {
+                let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+                let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("pixembed pooled"),
                     size,
                     usage,
                     mapped_at_creation: false,
-                })
+                });
+                if pollster::block_on(scope.pop()).is_some() {
+                    // Idle buffers hold memory too: free them for the caller's next try.
+                    self.trim();
+                    return Err(Error::OutOfMemory {
+                        what: what(),
+                        bytes: size,
+                        allocated: self.shared.bytes_created.load(Ordering::Relaxed),
+                    });
+                }
+                self.shared.created.fetch_add(1, Ordering::Relaxed);
+                self.shared.bytes_created.fetch_add(size, Ordering::Relaxed);
+                buffer
             }
         };
-        Arc::new(PooledBuffer {
+        Ok(Arc::new(PooledBuffer {
             buffer: Some(buffer),
             key,
             home: Arc::downgrade(&self.shared),
-        })
+        }))
     }
 
     pub fn stats(&self) -> PoolStats {

@@ -9,7 +9,8 @@ pub fn read_bytes(gpu: &Gpu, src: &wgpu::Buffer, len: u64) -> Result<Vec<u8>> {
     let staging = gpu.pool().get(
         len,
         wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-    );
+        || "a readback buffer".into(),
+    )?;
     let mut enc = gpu.device().create_command_encoder(&Default::default());
     enc.copy_buffer_to_buffer(src, 0, staging.buffer(), 0, len);
     gpu.queue().submit([enc.finish()]);

@@ -103,7 +103,7 @@ impl<'g> Recorder<'g> {
     }
 
     /// Reserve an aligned slot for a parameter block: (block index, offset, size).
-    fn param_slot(&mut self, bytes: &[u8]) -> (usize, u64, u64) {
+    fn param_slot(&mut self, bytes: &[u8]) -> Result<(usize, u64, u64)> {
         let size = (bytes.len() as u64).max(16).div_ceil(16) * 16;
         let need_new = match self.blocks.last() {
             Some((_, data)) => {
@@ -115,7 +115,8 @@ impl<'g> Recorder<'g> {
             let buf = self.gpu.pool().get(
                 PARAM_BLOCK,
                 wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            );
+                || "a block of kernel parameters".into(),
+            )?;
             self.blocks.push((buf, Vec::new()));
         }
         let align = self.align;
@@ -125,7 +126,7 @@ impl<'g> Recorder<'g> {
         data.resize(offset as usize, 0);
         data.extend_from_slice(bytes);
         data.resize((offset + size) as usize, 0);
-        (index, offset, size)
+        Ok((index, offset, size))
     }
 
     /// Record one compute dispatch.
@@ -137,7 +138,7 @@ impl<'g> Recorder<'g> {
                 Arg::T(t) | Arg::Uniform(t) | Arg::UniformRange(t, ..) => {
                     self.keep.push(t.pooled().clone())
                 }
-                Arg::Params(p) => params.push(self.param_slot(p)),
+                Arg::Params(p) => params.push(self.param_slot(p)?),
             }
         }
         let mut params = params.into_iter();

@@ -70,11 +70,16 @@ impl Element for u8 {
 impl Tensor {
     /// An uninitialised tensor (contents are whatever the pooled buffer held).
     pub fn empty(gpu: &Gpu, dtype: DType, shape: &[usize]) -> Result<Self> {
-        let n: usize = shape.iter().product();
-        let bytes = dtype.bytes_for(n);
-        gpu.check_fits(&format!("a {dtype:?} tensor of shape {shape:?}"), bytes)?;
+        let what = || format!("a {dtype:?} tensor of shape {shape:?}");
+        // Checked: a shape from a file or the command line may overflow the product.
+        let bytes = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .and_then(|n| n.checked_add(3))
+            .map_or(u64::MAX, |n| dtype.bytes_for(n - 3));
+        gpu.check_fits(&what(), bytes)?;
         Ok(Tensor {
-            buf: gpu.pool().get(bytes, TENSOR_USAGE),
+            buf: gpu.pool().get(bytes, TENSOR_USAGE, what)?,
             dtype,
             shape: shape.to_vec(),
         })

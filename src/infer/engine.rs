@@ -190,6 +190,8 @@ pub struct Predictions {
     pub n: usize,
     /// argmax per image (ties: lowest class index).
     pub classes: Vec<u32>,
+    /// Images whose scores hold a NaN or infinity (counted as wrong).
+    pub non_finite: usize,
 }
 
 /// Run the engine over a dataset in batches.
@@ -200,8 +202,32 @@ pub fn predict_dataset(
     batch: usize,
 ) -> Result<Predictions> {
     let k = m.cfg.classes;
+    let [h, w, c] = m.cfg.input;
+    if [data.h, data.w, data.c] != [h, w, c] {
+        return Err(Error::Invalid(format!(
+            "the model takes {h}x{w}x{c} images, the data has {}x{}x{}",
+            data.h, data.w, data.c
+        )));
+    }
+    // Class indices must mean the same classes: same count, every label a model class.
+    if data.classes.len() != k {
+        return Err(Error::Invalid(format!(
+            "the model has {k} classes, the data {}: it was not trained on this dataset",
+            data.classes.len()
+        )));
+    }
+    if let Some((i, &l)) = data
+        .labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= k)
+    {
+        return Err(Error::Invalid(format!(
+            "image {i} has label {l}, outside the model's {k} classes"
+        )));
+    }
     let mut classes = Vec::with_capacity(data.n);
-    let (mut c1, mut c5) = (0usize, 0usize);
+    let (mut c1, mut c5, mut non_finite) = (0usize, 0usize, 0usize);
     let per = data.h * data.w * data.c;
     for start in (0..data.n).step_by(batch.max(1)) {
         let len = batch.min(data.n - start);
@@ -216,11 +242,22 @@ pub fn predict_dataset(
             let label = data.labels[start + i] as usize;
             let best = (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
             classes.push(best as u32);
-            // Same rule as the training graph's top-k: fewer than k scores strictly greater.
+            // Same rule as the training graph's top-k: fewer than k scores strictly greater,
+            // and a row with a NaN or infinite score is a miss.
+            if row.iter().any(|s| !s.is_finite()) {
+                non_finite += 1;
+                continue;
+            }
             let greater = row.iter().filter(|&&s| s > row[label]).count();
             c1 += (greater < 1) as usize;
             c5 += (greater < 5) as usize;
         }
+    }
+    if non_finite > 0 {
+        log::warn!(
+            "{non_finite} of {} images gave NaN or infinite scores (counted as wrong)",
+            data.n
+        );
     }
     let n = data.n.max(1) as f64;
     Ok(Predictions {
@@ -228,5 +265,6 @@ pub fn predict_dataset(
         top5: c5 as f64 / n,
         n: data.n,
         classes,
+        non_finite,
     })
 }

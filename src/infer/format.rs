@@ -4,14 +4,18 @@
 use super::export::{IntModel, IntUnit, Lut, UnitDesc, UnitKind, FORMAT, VERSION};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Tensor};
+use crate::io::write_atomic;
 use crate::nn::first::FirstLayer as FirstUnit;
 use crate::nn::head::Head;
 use crate::nn::{FirstLayer, ModelConfig, Param};
-use crate::train::checkpoint::write_atomic;
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// The `format` of a training checkpoint (`train::checkpoint::FORMAT`), recognised here to
+/// point a user who passes one to `pixembed export`.
+const CHECKPOINT_FORMAT: &str = "pixembed-checkpoint";
 
 /// An owned tensor on its way into a safetensors file.
 struct Blob {
@@ -126,7 +130,7 @@ impl IntModel {
         };
         let format = get("format")?;
         if format != FORMAT {
-            return Err(bad(if format == crate::train::checkpoint::FORMAT {
+            return Err(bad(if format == CHECKPOINT_FORMAT {
                 "this is a training checkpoint, not an exported integer model: run `pixembed export` first".into()
             } else {
                 format!("not a pixembed integer model (format {format:?})")
@@ -191,8 +195,17 @@ impl IntModel {
                 fused: None,
             })
         };
+        // The sizes a file declares are checked before anything is sized by them: one input
+        // image must fit a GPU buffer (and `pixembed infer` allocates it on the host).
+        let [ih, iw, ic] = cfg.input;
+        let image = ih
+            .checked_mul(iw)
+            .and_then(|v| v.checked_mul(ic))
+            .ok_or_else(|| bad(format!("input {ih}x{iw}x{ic} is too large")))?;
+        gpu.check_fits(&format!("one {ih}x{iw}x{ic} input image"), image as u64)?;
         let mut units = Vec::new();
         for (i, d) in descs.iter().enumerate() {
+            check_unit(i, d).map_err(bad)?;
             let kind = match d.kind.as_str() {
                 "maxpool" => UnitKind::MaxPool,
                 "conv" => UnitKind::Conv {
@@ -208,7 +221,22 @@ impl IntModel {
             };
             let weights = match kind {
                 UnitKind::MaxPool => Tensor::zeros(gpu, DType::Bits, &[1])?,
-                _ => tensor(&format!("units.{i}.weight"), DType::Bits)?,
+                _ => {
+                    let w = tensor(&format!("units.{i}.weight"), DType::Bits)?;
+                    // Packed signs of [O, K, K, C]: [O, K, K, ceil(C / 32)].
+                    let want = [d.o, d.k, d.k, d.c.div_ceil(32)];
+                    if w.shape() != want {
+                        return Err(bad(format!(
+                            "unit {i}: weights have shape {:?}, its description (c {}, o {}, \
+                             k {}) needs {want:?}",
+                            w.shape(),
+                            d.c,
+                            d.o,
+                            d.k
+                        )));
+                    }
+                    w
+                }
             };
             units.push(IntUnit {
                 desc: d.clone(),
@@ -269,6 +297,31 @@ impl IntModel {
             units,
             head,
         })
+    }
+}
+
+/// A unit description's own sizes: positive, and small enough to address.
+fn check_unit(i: usize, d: &UnitDesc) -> std::result::Result<(), String> {
+    if d.kind == "maxpool" {
+        return Ok(());
+    }
+    let fits = d.c > 0
+        && d.o > 0
+        && d.k > 0
+        && d.stride > 0
+        && (1..=16).contains(&d.in_bits)
+        && (1..=16).contains(&d.out_bits)
+        && [d.k, d.k, d.c]
+            .iter()
+            .try_fold(d.o, |a, &v| a.checked_mul(v))
+            .is_some();
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "unit {i} has impossible sizes: c {}, o {}, k {}, stride {}, bits {} -> {}",
+            d.c, d.o, d.k, d.stride, d.in_bits, d.out_bits
+        ))
     }
 }
 

@@ -22,11 +22,17 @@ pub enum BinConvPath {
     Packed,
 }
 
-fn forced() -> Option<BinConvPath> {
-    match std::env::var("PIXEMBED_BINCONV").ok()?.as_str() {
-        "float" => Some(BinConvPath::Float),
-        "packed" => Some(BinConvPath::Packed),
-        _ => None,
+/// The path `PIXEMBED_BINCONV` forces, if set; an unknown value is an error.
+pub fn forced() -> Result<Option<BinConvPath>> {
+    let Ok(v) = std::env::var("PIXEMBED_BINCONV") else {
+        return Ok(None);
+    };
+    match v.as_str() {
+        "float" => Ok(Some(BinConvPath::Float)),
+        "packed" => Ok(Some(BinConvPath::Packed)),
+        _ => Err(crate::Error::Invalid(format!(
+            "PIXEMBED_BINCONV={v:?}: expected float or packed (or unset it)"
+        ))),
     }
 }
 
@@ -36,7 +42,7 @@ static CHOICES: Choices<Key, BinConvPath> = Choices::new();
 
 /// The faster exact path for this adapter, shape and code width (measured once, cached).
 pub fn choose(gpu: &Gpu, geom: &ConvGeom, bits: u32) -> Result<BinConvPath> {
-    if let Some(p) = forced() {
+    if let Some(p) = forced()? {
         return Ok(p);
     }
     let key = (gpu.summary().name.clone(), *geom, bits);

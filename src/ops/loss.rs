@@ -23,7 +23,7 @@ pub struct LossOut {
     pub dlogits: Tensor,
     /// I32 \[2\]: rows whose label is top-1 and top-5. A label is within the top k when fewer
     /// than k logits are strictly greater than its logit (ties count for the label); with
-    /// K < 5 every valid row is within the top 5.
+    /// K < 5 every valid row is within the top 5. A row with a NaN or infinite logit is a miss.
     pub correct: Tensor,
     /// f32 \[N\]: each row's loss.
     pub per_row: Tensor,
@@ -85,7 +85,7 @@ fn params(n: usize, k: usize) -> Params {
 pub fn softmax_xent(rec: &mut Recorder, logits: &Tensor, labels: &Tensor) -> Result<LossOut> {
     let (n, k) = check_shapes(logits, labels)?;
     let gpu = rec.gpu();
-    let hit = Tensor::empty(gpu, DType::I32, &[n, 2])?;
+    let hit = Tensor::empty(gpu, DType::I32, &[n, 3])?;
     let out = LossOut {
         loss: Tensor::empty(gpu, DType::F32, &[1])?,
         dlogits: Tensor::empty(gpu, DType::F32, &[n, k])?,
@@ -120,13 +120,14 @@ pub fn softmax_xent(rec: &mut Recorder, logits: &Tensor, labels: &Tensor) -> Res
     Ok(out)
 }
 
-/// Top-1 and top-5 counts (I32 \[2\]) of `logits: f32 [N, K]` against `labels: I32 [N]`, with
-/// the rule of [`softmax_xent`]; rows with a label outside 0..K count as misses.
+/// Top-1 and top-5 counts and the number of rows with a NaN or infinite logit (I32 \[3\]) of
+/// `logits: f32 [N, K]` against `labels: I32 [N]`, with the rule of [`softmax_xent`]; rows
+/// with a label outside 0..K or a non-finite logit count as misses.
 pub fn accuracy_counts(rec: &mut Recorder, logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let (n, k) = check_shapes(logits, labels)?;
     let gpu = rec.gpu();
-    let hit = Tensor::empty(gpu, DType::I32, &[n, 2])?;
-    let correct = Tensor::empty(gpu, DType::I32, &[2])?;
+    let hit = Tensor::empty(gpu, DType::I32, &[n, 3])?;
+    let correct = Tensor::empty(gpu, DType::I32, &[3])?;
     let p = params(n, k);
     let p = bytemuck::bytes_of(&p);
     rec.dispatch(

@@ -24,3 +24,11 @@ pub mod reduce;
 pub mod residual_threshold;
 pub mod shortcut;
 pub mod threshold;
+
+/// Check the environment variables that force an implementation (`PIXEMBED_BINCONV`,
+/// `PIXEMBED_FIRST_TABLE`): an unknown value is an error up front, not a silent default.
+pub fn check_env() -> crate::Result<()> {
+    binconv::forced()?;
+    first_table::forced_impl()?;
+    Ok(())
+}

@@ -6,7 +6,8 @@
 //!   dlogits_ij = (exp(x_j - m) / s - [j == y]) / N     (gradient of the mean loss)
 //! Top-k rule: the label is within the top k when fewer than k logits are strictly greater
 //! than x_y, so ties count in the label's favour; with K < 5 every row is within the top 5.
-//! A label outside 0..K gives a NaN loss and NaN gradients for its row and counts as a miss.
+//! A label outside 0..K gives a NaN loss and NaN gradients for its row and counts as a miss;
+//! so does a row with a NaN or infinite logit (counted by [`non_finite_rows`]).
 //! The mean loss is NaN or infinite whenever any row's loss is.
 
 /// Per-row results of [`softmax_xent`].
@@ -21,9 +22,21 @@ pub struct XentRef {
     pub per_row: Vec<f32>,
 }
 
-/// Number of logits of a row strictly greater than the label's logit.
+/// Number of logits of a row strictly greater than the label's logit; `usize::MAX` (never
+/// within the top k) when a logit is NaN or infinite.
 fn above(row: &[f32], label: usize) -> usize {
+    if row.iter().any(|v| !v.is_finite()) {
+        return usize::MAX;
+    }
     row.iter().filter(|&&v| v > row[label]).count()
+}
+
+/// Rows of `logits [N, K]` holding a NaN or infinite value.
+pub fn non_finite_rows(logits: &[f32], k: usize) -> usize {
+    logits
+        .chunks_exact(k)
+        .filter(|r| r.iter().any(|v| !v.is_finite()))
+        .count()
 }
 
 fn valid(label: i32, k: usize) -> Option<usize> {

@@ -1,16 +1,18 @@
 //! Checkpoints: one safetensors file holding every parameter, batch-norm statistic and
 //! optimizer state, plus metadata (format, version, model and training configuration,
-//! completed epochs, optimizer step). Written atomically: a temporary file in the same
-//! directory, synced, then renamed over the old one, so an interruption never leaves a
-//! half-written checkpoint. Schema: docs/checkpoint.md.
+//! completed epochs, optimizer step, the position within a running epoch, the metrics
+//! history and the data settings). Written atomically ([`crate::io::write_atomic`]), so an
+//! interruption never leaves a half-written checkpoint, and never written when a tensor
+//! holds NaN or an infinity (the last good one stays). Schema: docs/checkpoint.md.
 
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
+use crate::io::write_atomic;
 use crate::nn::{Model, ModelConfig};
 use crate::train::config::TrainConfig;
+use crate::train::metrics::EpochMetrics;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "pixembed-checkpoint";
@@ -18,13 +20,48 @@ pub const VERSION: &str = "1";
 pub const FILE_NAME: &str = "checkpoint.safetensors";
 
 /// Where training stands.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Progress {
     /// Epochs completed.
     pub epoch: usize,
     /// Optimizer steps taken.
     pub step: u64,
+    /// Batches of the running epoch (number `epoch + 1`) already trained: 0 at an epoch
+    /// boundary. A resumed run continues with batch `batch` of that epoch's order.
+    pub batch: usize,
+    /// Sum over those batches of each batch's mean loss (summed in batch order in f64, so a
+    /// resumed epoch reports exactly the loss an uninterrupted one does).
+    pub loss_sum: f64,
+    /// Top-1 hits over those batches.
+    pub correct: u64,
+    /// Images in those batches.
+    pub images: u64,
 }
+
+/// Where the training data came from, so that `--resume` trains on the same images.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DataSettings {
+    pub path: PathBuf,
+    pub format: crate::data::Format,
+    pub limit_train: Option<usize>,
+    pub limit_test: Option<usize>,
+    /// (width, height) images were resized to.
+    pub resize: Option<(u32, u32)>,
+}
+
+/// Everything a checkpoint holds besides the tensors.
+pub struct RunState<'a> {
+    pub train: &'a TrainConfig,
+    pub progress: &'a Progress,
+    pub history: &'a [EpochMetrics],
+    pub data: Option<&'a DataSettings>,
+    /// Within an epoch: the sign of every latent binary weight when the epoch began, so a
+    /// resumed epoch reports the same sign-flip fraction as an uninterrupted one.
+    pub epoch_start_signs: Option<&'a [bool]>,
+}
+
+/// The tensor holding [`RunState::epoch_start_signs`] (+1 / -1 as f32).
+const EPOCH_START_SIGNS: &str = "run.epoch_start_signs";
 
 fn bad(path: &Path, msg: impl Into<String>) -> Error {
     Error::Checkpoint {
@@ -33,29 +70,9 @@ fn bad(path: &Path, msg: impl Into<String>) -> Error {
     }
 }
 
-/// Write `bytes` to `path` atomically (temp file + fsync + rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
 /// Save the model, optimizer state and progress to `dir/checkpoint.safetensors`.
-pub fn save(
-    gpu: &Gpu,
-    dir: &Path,
-    model: &mut Model,
-    train: &TrainConfig,
-    progress: &Progress,
-) -> Result<PathBuf> {
+pub fn save(gpu: &Gpu, dir: &Path, model: &mut Model, state: &RunState) -> Result<PathBuf> {
+    let path = dir.join(FILE_NAME);
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     let mut err = None;
     model.visit(&mut |p| {
@@ -71,6 +88,29 @@ pub fn save(
     if let Some(e) = err {
         return Err(e);
     }
+    if let Some(signs) = state.epoch_start_signs.filter(|_| state.progress.batch > 0) {
+        let v: Vec<f32> = signs.iter().map(|&s| if s { 1.0 } else { -1.0 }).collect();
+        named.push((
+            EPOCH_START_SIGNS.to_string(),
+            vec![v.len()],
+            bytemuck::cast_slice(&v).to_vec(),
+        ));
+    }
+    // A checkpoint with NaN would be refused by `load`: refuse to write it, so the last good
+    // one stays in place.
+    for (name, _, data) in &named {
+        let values: &[f32] = bytemuck::cast_slice(data);
+        if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+            return Err(bad(
+                &path,
+                format!(
+                    "not written: tensor {name} holds {v} (training diverged); the last good \
+                     checkpoint, if any, was kept"
+                ),
+            ));
+        }
+    }
+    let (train, progress) = (state.train, state.progress);
     let views: Vec<(String, TensorView)> = named
         .iter()
         .map(|(n, shape, data)| {
@@ -91,13 +131,26 @@ pub fn save(
         ),
         ("epoch", progress.epoch.to_string()),
         ("step", progress.step.to_string()),
+        ("batch", progress.batch.to_string()),
+        ("loss_sum_bits", progress.loss_sum.to_bits().to_string()),
+        ("correct", progress.correct.to_string()),
+        ("images", progress.images.to_string()),
+        (
+            "history",
+            serde_json::to_string(state.history).expect("metrics serialize"),
+        ),
     ]
     .into_iter()
+    .chain(state.data.map(|d| {
+        (
+            "data",
+            serde_json::to_string(d).expect("settings serialize"),
+        )
+    }))
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| bad(dir, e.to_string()))?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let path = dir.join(FILE_NAME);
     write_atomic(&path, &bytes)?;
     Ok(path)
 }
@@ -108,6 +161,13 @@ pub struct Loaded {
     pub model: ModelConfig,
     pub train: TrainConfig,
     pub progress: Progress,
+    /// Metrics of the completed epochs (`None` in checkpoints written before they were kept
+    /// here).
+    pub history: Option<Vec<EpochMetrics>>,
+    /// The data the run trained on (`None` in older checkpoints).
+    pub data: Option<DataSettings>,
+    /// Signs of the latent weights when the running epoch began (mid-epoch checkpoints).
+    pub epoch_start_signs: Option<Vec<bool>>,
     tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
 }
 
@@ -156,6 +216,25 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let step = get("step")?
         .parse()
         .map_err(|_| bad(&path, "step is not a number"))?;
+    // Optional keys (absent in older checkpoints): a missing one means an epoch boundary.
+    let opt_num = |k: &str| -> Result<u64> {
+        meta.get(k).map_or(Ok(0), |v| {
+            v.parse()
+                .map_err(|_| bad(&path, format!("{k} is not a number")))
+        })
+    };
+    let batch = opt_num("batch")? as usize;
+    let loss_sum = f64::from_bits(opt_num("loss_sum_bits")?);
+    let correct = opt_num("correct")?;
+    let images = opt_num("images")?;
+    let history = meta
+        .get("history")
+        .map(|h| serde_json::from_str(h).map_err(|e| bad(&path, format!("history: {e}"))))
+        .transpose()?;
+    let data = meta
+        .get("data")
+        .map(|d| serde_json::from_str(d).map_err(|e| bad(&path, format!("data: {e}"))))
+        .transpose()?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(&path, format!("corrupt tensor data ({e})")))?;
     let mut tensors = HashMap::new();
@@ -183,7 +262,19 @@ pub fn load(path: &Path) -> Result<Loaded> {
         path,
         model,
         train,
-        progress: Progress { epoch, step },
+        progress: Progress {
+            epoch,
+            step,
+            batch,
+            loss_sum,
+            correct,
+            images,
+        },
+        history,
+        data,
+        epoch_start_signs: tensors
+            .remove(EPOCH_START_SIGNS)
+            .map(|(_, v)| v.iter().map(|&x| x > 0.0).collect()),
         tensors,
     })
 }

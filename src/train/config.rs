@@ -69,11 +69,14 @@ impl TrainConfig {
         if self.epochs == 0 {
             return bad("--epochs must be at least 1");
         }
-        if self.batch == 0 || self.batch > 4096 {
-            return bad("--batch must be in 1..=4096");
+        if self.batch < 2 || self.batch > 4096 {
+            return bad("--batch must be in 2..=4096 (batch-norm statistics need two images)");
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("--lr must be a positive number");
+        }
+        if !(self.warmup_epochs.is_finite() && self.warmup_epochs >= 0.0) {
+            return bad("--warmup must be a number of epochs >= 0");
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return bad("--momentum must be in [0, 1)");

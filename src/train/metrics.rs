@@ -18,19 +18,27 @@ pub struct EpochMetrics {
     pub sign_flips: f64,
 }
 
-/// Read metrics.jsonl (lines that fail to parse are skipped with a warning).
-pub fn read_jsonl(path: &std::path::Path) -> Vec<EpochMetrics> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
+/// Read metrics.jsonl (none when the file does not exist). A line that does not parse is an
+/// error naming it: the file is left as it is, never rewritten without it.
+pub fn read_jsonl(path: &std::path::Path) -> crate::Result<Vec<EpochMetrics>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::Error::io(path, e)),
     };
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| match serde_json::from_str(l) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                log::warn!("{}: skipping a malformed line ({e})", path.display());
-                None
-            }
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                crate::Error::data(
+                    path,
+                    format!(
+                        "line {} is not a metrics record ({e}); fix or move the file and retry",
+                        i + 1
+                    ),
+                )
+            })
         })
         .collect()
 }

@@ -5,6 +5,7 @@
 
 use super::metrics::EpochMetrics;
 use crate::error::{Error, Result};
+use image::ImageEncoder;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -40,7 +41,26 @@ pub fn write_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
         return Ok(());
     }
     let text = font_available();
-    let root = BitMapBackend::new(path, (1000, 400)).into_drawing_area();
+    // Drawn into memory, then encoded and written atomically: a reader never sees half a
+    // picture, and an interrupted run leaves the previous one.
+    let (width, height) = (1000u32, 400u32);
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    draw(path, history, text, &mut rgb, (width, height))?;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
+        .map_err(|e| err(path, e))?;
+    crate::io::write_atomic(path, &png)
+}
+
+fn draw(
+    path: &Path,
+    history: &[EpochMetrics],
+    text: bool,
+    rgb: &mut [u8],
+    size: (u32, u32),
+) -> Result<()> {
+    let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let (left, right) = root.split_horizontally(500);
     let last = history.last().map_or(1, |m| m.epoch).max(1) as f64;

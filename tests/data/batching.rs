@@ -128,3 +128,22 @@ fn resume_from_batch_i_equals_the_tail_of_the_epoch() {
     it.next();
     assert_eq!((it.position(), it.len()), (4, 4));
 }
+
+/// A last batch of one image joins the batch before it, so every image is trained (batch
+/// statistics need two images).
+#[test]
+fn a_one_image_last_batch_joins_the_one_before() {
+    let d = dataset(33, (2, 2, 1));
+    let b = Batcher::train(&d, 8, 1).unwrap().merge_short_last(2);
+    assert_eq!(b.batches_per_epoch(), 4);
+    let lens: Vec<usize> = b.epoch(0).map(|x| x.len).collect();
+    assert_eq!(lens, [8, 8, 8, 9]);
+    assert_eq!((0..4).map(|i| b.batch_len(i)).sum::<usize>(), 33);
+    // Resuming at the last batch gives the same merged batch.
+    assert_eq!(b.epoch_from(0, 3).next(), b.epoch(0).nth(3));
+    // A last batch of two or more is kept as it is.
+    let d = dataset(34, (2, 2, 1));
+    let b = Batcher::train(&d, 8, 1).unwrap().merge_short_last(2);
+    let lens: Vec<usize> = b.epoch(0).map(|x| x.len).collect();
+    assert_eq!(lens, [8, 8, 8, 8, 2]);
+}

@@ -183,3 +183,17 @@ fn folder_cache_round_trip_and_corrupt_cache_recovery() {
     let err = data::load_folder(&root, &cached).unwrap_err();
     assert_names(err, &image, "cannot decode image");
 }
+
+/// `--resize` to a size no machine holds is an error naming it, before decoding.
+#[test]
+fn folder_huge_resize_is_an_error() {
+    let tmp = tmp_dir("folder-huge");
+    let root = tmp.join("pets");
+    write_folder(&root, 6);
+    let o = FolderOptions {
+        resize: Some((2_000_000, 3_000_000)),
+        ..opts(CacheLocation::Off)
+    };
+    let e = data::load_folder(&root, &o).unwrap_err();
+    assert!(e.to_string().contains("--resize 3000000x2000000"), "{e}");
+}

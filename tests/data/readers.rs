@@ -296,3 +296,40 @@ fn shipped_sample_loads() {
     let d = data::load(&path, format, &opts).unwrap();
     assert_eq!((d.train.n, d.train.h, d.train.classes.len()), (10, 28, 10));
 }
+
+/// Sizes from a file's header or from --resize are checked before anything is allocated
+/// for them: an error that says what is too big, not a panic or an out-of-memory abort.
+#[test]
+fn huge_declared_sizes_are_errors() {
+    let tmp = tmp_dir("huge-idx");
+    let dir = tmp.join("huge");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 60,000 images of 65,535 x 65,535: 2.6e14 bytes, declared by a 16-byte header.
+    for split in ["train", "t10k"] {
+        std::fs::write(
+            dir.join(format!("{split}-images-idx3-ubyte")),
+            crate::idx_bytes(&[60_000, 65_535, 65_535], &[0; 64]),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{split}-labels-idx1-ubyte")),
+            crate::idx_bytes(&[60_000], &[0; 64]),
+        )
+        .unwrap();
+    }
+    let e = data::load(&dir, Format::Idx, &Default::default()).unwrap_err();
+    // Refused for its size before any pixel is read (not as a truncated file).
+    assert!(
+        e.to_string().contains("65535x65535") && e.to_string().contains("memory available"),
+        "{e}"
+    );
+    // A small dataset resized to a huge size.
+    let idx = tmp.join("small");
+    crate::write_idx(&idx, (4, 2), (8, 8), false);
+    let opts = data::LoadOptions {
+        resize: Some((1 << 20, 1 << 20)),
+        ..Default::default()
+    };
+    let e = data::load(&idx, Format::Idx, &opts).unwrap_err();
+    assert!(e.to_string().contains("1048576x1048576"), "{e}");
+}

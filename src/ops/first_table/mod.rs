@@ -16,6 +16,7 @@
 
 mod fold;
 mod select;
+pub use select::forced as forced_impl;
 
 pub use fold::Width;
 

@@ -11,12 +11,18 @@ use crate::gpu::{Gpu, Tensor};
 use crate::ops::layout::ConvGeom;
 use rand::{Rng, SeedableRng};
 
-fn forced() -> Option<Impl> {
-    match std::env::var("PIXEMBED_FIRST_TABLE").ok()?.as_str() {
-        "gather" => Some(Impl::Gather),
-        "folded8" => Some(Impl::Folded(Width::W8)),
-        "folded16" => Some(Impl::Folded(Width::W16)),
-        _ => None,
+/// The implementation `PIXEMBED_FIRST_TABLE` forces, if set; an unknown value is an error.
+pub fn forced() -> Result<Option<Impl>> {
+    let Ok(v) = std::env::var("PIXEMBED_FIRST_TABLE") else {
+        return Ok(None);
+    };
+    match v.as_str() {
+        "gather" => Ok(Some(Impl::Gather)),
+        "folded8" => Ok(Some(Impl::Folded(Width::W8))),
+        "folded16" => Ok(Some(Impl::Folded(Width::W16))),
+        _ => Err(crate::Error::Invalid(format!(
+            "PIXEMBED_FIRST_TABLE={v:?}: expected gather, folded8 or folded16 (or unset it)"
+        ))),
     }
 }
 
@@ -32,7 +38,7 @@ impl TableConv {
     /// The fastest implementation for pixels of `shape` `[N, H, W, C]` on this adapter.
     pub fn choose(&self, gpu: &Gpu, shape: &[usize]) -> Result<Impl> {
         let impls = self.impls();
-        if let Some(f) = forced().filter(|f| impls.contains(f)) {
+        if let Some(f) = forced()?.filter(|f| impls.contains(f)) {
             return Ok(f);
         }
         if impls.len() == 1 {
