@@ -190,6 +190,13 @@ fn windowed_shapes() -> Vec<ConvGeom> {
         geom([1, 8, 16, 130], 20, 3, 1, 1),
         geom([1, 8, 16, 260], 20, 3, 1, 1),
         geom([4, 16, 16, 32], 64, 3, 2, 1),
+        // The texture kernel (3-wide, stride 1, C % 4 == 0, O % 16 == 0, rows of whole
+        // 256-byte pitches): a partial 8-pixel tile, odd heights, no padding (its input
+        // gradient pads 2), several 16-channel groups, and a partial 64-channel table row.
+        geom([3, 5, 4, 16], 16, 3, 1, 1),
+        geom([1, 7, 16, 16], 32, 3, 1, 0),
+        geom([2, 9, 12, 32], 48, 3, 1, 1),
+        geom([2, 8, 8, 64], 80, 3, 1, 1),
     ]
 }
 

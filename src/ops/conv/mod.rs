@@ -22,6 +22,7 @@ mod backward_data;
 mod backward_weight;
 mod forward;
 mod pack;
+mod texture;
 mod tiled;
 mod wgrad_window;
 mod window;
