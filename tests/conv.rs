@@ -280,6 +280,11 @@ fn backward_weight_chunked_matches_reference() {
         geom([8, 16, 16, 5], 16, 3, 1, 1),
         geom([4, 16, 16, 3], 20, 1, 1, 0),
         geom([4, 33, 31, 6], 64, 3, 2, 1),
+        // The texture path (3-wide, stride 1, C and O multiples of 4, rows of whole
+        // 256-byte pitches): odd height, no padding, O = 64 with C = 8.
+        geom([4, 17, 16, 16], 32, 3, 1, 1),
+        geom([10, 10, 18, 32], 16, 3, 1, 0),
+        geom([2, 12, 32, 8], 64, 3, 1, 1),
     ]
     .iter()
     .enumerate()

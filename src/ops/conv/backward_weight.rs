@@ -115,6 +115,9 @@ pub fn backward_weight_with(
     )?;
     match (plan, chunks(geom)) {
         (WeightGradPlan::General, _) => general(rec, geom, x, dy),
+        (WeightGradPlan::Chunked, _) if super::wgrad_texture::supported(rec.gpu(), geom) => {
+            super::wgrad_texture::run(rec, geom, x, dy)
+        }
         (WeightGradPlan::Chunked, _) if super::wgrad_window::supported(geom) => {
             super::wgrad_window::run(rec, geom, x, dy)
         }

@@ -24,6 +24,7 @@ mod forward;
 mod pack;
 mod texture;
 mod tiled;
+mod wgrad_texture;
 mod wgrad_window;
 mod window;
 
