@@ -1,5 +1,5 @@
 //! The texture weight gradient (shaders/conv_wgrad_tex.wgsl) for 3-wide kernels at stride
-//! 1: x and dy read with `textureLoad`, partial sums per chunk of output rows, then the
+//! 1 (C % 4 == 0, O % 8 == 0): x and dy read with `textureLoad`, partial sums per chunk of output rows, then the
 //! ordered reduction of conv_reduce.wgsl. One dispatch for the partials, one for the sum.
 
 use crate::error::Result;
@@ -9,7 +9,7 @@ use crate::ops::layout::ConvGeom;
 const WORKGROUP: u32 = 8;
 /// Chunks of output rows to aim for: enough invocations for both threads on the narrow
 /// layers, few enough partial sums for the reduction to stay small.
-const CHUNKS: usize = 256;
+const CHUNKS: usize = 128;
 
 /// Output rows per chunk and the number of chunks.
 fn chunking(g: &ConvGeom) -> (usize, usize) {
@@ -18,8 +18,8 @@ fn chunking(g: &ConvGeom) -> (usize, usize) {
     (rows, rows_total.div_ceil(rows))
 }
 
-/// Whether this path handles the geometry on this adapter: KW = 3 at stride 1, C and O
-/// multiples of 4, rows of x and dy of whole 256-byte pitches, both textures within the
+/// Whether this path handles the geometry on this adapter: KW = 3 at stride 1, C a
+/// multiple of 4, O of 8, rows of x and dy of whole 256-byte pitches, both textures within the
 /// 2-D size limit and the partial sums within one storage binding (128 MiB).
 pub(super) fn supported(gpu: &Gpu, g: &ConvGeom) -> bool {
     let max = gpu.limits().max_texture_dimension_2d as usize;
@@ -27,7 +27,7 @@ pub(super) fn supported(gpu: &Gpu, g: &ConvGeom) -> bool {
     g.kw == 3
         && g.stride == 1
         && g.c.is_multiple_of(4)
-        && g.o.is_multiple_of(4)
+        && g.o.is_multiple_of(8)
         && (g.w * g.c * 4).is_multiple_of(256)
         && (g.wo() * g.o * 4).is_multiple_of(256)
         && g.w * g.c / 4 <= max
@@ -71,7 +71,7 @@ pub(super) fn run(rec: &mut Recorder, g: &ConvGeom, x: &Tensor, dy: &Tensor) -> 
     let xt = rec.texture_of(x, (g.w * g.c / 4) as u32, (g.n * g.h) as u32)?;
     let dyt = rec.texture_of(dy, (g.wo() * g.o / 4) as u32, (g.n * g.ho()) as u32)?;
     let part = Tensor::empty(rec.gpu(), DType::F32, &[chunks, entries])?;
-    let total = chunks * g.kh * (g.c / 4) * (g.o / 4);
+    let total = chunks * g.kh * (g.c / 4) * (g.o / 8);
     let p = PartialParams {
         n: g.n as u32,
         h: g.h as u32,
