@@ -1,15 +1,15 @@
-// Partial weight gradients of a 3-wide stride-1 convolution with x and dy read as
-// textures (NHWC, layouts as in conv_tex.wgsl):
+// Partial weight gradients of a 3-wide convolution at stride S = 1 or 2 with x and dy
+// read as textures (NHWC, layouts as in conv_tex.wgsl):
 //   part[k][((o*KH + ky)*3 + kx)*C + c] = sum over the output rows r of chunk k
 //       (rows k*rows .. k*rows + rows - 1 of the N*Ho rows, r = n*Ho + oy) and ox of
-//       dy[n,oy,ox,o] * x[n, oy+ky-pad_y, ox+kx-pad_x, c]   (zero outside the image),
+//       dy[n,oy,ox,o] * x[n, oy*S+ky-pad_y, ox*S+kx-pad_x, c]   (zero outside the image),
 // summed over the chunks in order by conv_reduce.wgsl (deterministic, no atomics).
 //
 // One invocation: output channels 8q .. 8q+7, input channels 4*c4 .. 4*c4+3, one kernel
 // row ky, all 3 taps of that row, one chunk: 24 vec4 accumulators (acc{kx}_{j}_{h}:
 // channels 8q + 4h .. + 3 of input channel 4*c4 + j). Along a row it slides over ox: each
-// step fetches two dy texels and one new x texel (the taps kx = 0, 1 reuse the previous
-// two) for 96 multiply-adds (measured faster than 4 output channels and 48). Needs
+// step fetches two dy texels and one new x texel at stride 1 (taps 0 and 1 reuse the
+// previous column's taps 1 and 2), two at stride 2, for 96 multiply-adds (measured faster than 4 output channels and 48). Needs
 // C % 4 == 0 and O % 8 == 0.
 //#include _common
 
@@ -28,7 +28,8 @@ struct Params {
     rows: u32,
     chunks: u32,
     total: u32,
-    _pad0: u32,
+    // Stride, 1 or 2.
+    s: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -43,8 +44,15 @@ fn x_at(col: i32, row: i32, inside: bool) -> vec4<f32> {
     return select(vec4<f32>(), bitcast<vec4<f32>>(textureLoad(xt, vec2<i32>(col, row), 0)), inside);
 }
 
+// Texel of input channels 4*c4 .. 4*c4+3 at input column `col` of texture row `row`, or
+// zero outside the image.
+fn x_col(col: i32, c4n: u32, c4: u32, row: i32, row_in: bool) -> vec4<f32> {
+    let inside = row_in && col >= 0 && col < i32(p.w);
+    return x_at(clamp(col, 0, i32(p.w) - 1) * i32(c4n) + i32(c4), row, inside);
+}
+
 @compute @workgroup_size(8)
-fn partial_s1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
     let t = linear_index(wid, nwg, lid, 8u);
     if t >= p.total {
@@ -85,18 +93,27 @@ fn partial_s1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     for (var r = k * p.rows; r < r_end; r++) {
         let n = r / p.ho;
         let oy = r % p.ho;
-        let iy = i32(oy + ky) - p.pad_y;
+        let iy = i32(oy * p.s + ky) - p.pad_y;
         let row_in = iy >= 0 && iy < i32(p.h);
         let row = i32(n * p.h) + clamp(iy, 0, i32(p.h) - 1);
-        // x texels of input columns ox - pad_x + kx for kx = 0, 1 (ox = 0).
-        var xa = x_at(clamp(-p.pad_x, 0, i32(p.w) - 1) * i32(c4n) + i32(c4), row,
-                      row_in && -p.pad_x >= 0 && -p.pad_x < i32(p.w));
-        var xb = x_at(clamp(1 - p.pad_x, 0, i32(p.w) - 1) * i32(c4n) + i32(c4), row,
-                      row_in && 1 - p.pad_x >= 0 && 1 - p.pad_x < i32(p.w));
+        // xb, xc: the texels of taps 1 and 2 of output column -1 (input columns
+        // -S + 1 - pad_x and -S + 2 - pad_x).
+        var xb = x_col(1 - i32(p.s) - p.pad_x, c4n, c4, row, row_in);
+        var xc = x_col(2 - i32(p.s) - p.pad_x, c4n, c4, row, row_in);
         for (var ox = 0u; ox < p.wo; ox++) {
-            let ix = i32(ox) + 2 - p.pad_x;
-            let xc = x_at(clamp(ix, 0, i32(p.w) - 1) * i32(c4n) + i32(c4), row,
-                          row_in && ix >= 0 && ix < i32(p.w));
+            // Taps 0, 1, 2 of output column ox read input columns c0, c0 + 1, c0 + 2: at
+            // stride 1 the first two are the previous column's taps 1 and 2, at stride 2
+            // the first is the previous column's tap 2.
+            let c0 = i32(ox * p.s) - p.pad_x;
+            var xa: vec4<f32>;
+            if p.s == 1u {
+                xa = xb;
+                xb = xc;
+            } else {
+                xa = xc;
+                xb = x_col(c0 + 1, c4n, c4, row, row_in);
+            }
+            xc = x_col(c0 + 2, c4n, c4, row, row_in);
             let d0 = bitcast<vec4<f32>>(textureLoad(dyt, vec2<i32>(i32(ox * o4n + 2u * q), i32(r)), 0));
             let d1 = bitcast<vec4<f32>>(textureLoad(dyt, vec2<i32>(i32(ox * o4n + 2u * q + 1u), i32(r)), 0));
             acc0_0_0 += d0 * xa.x;
@@ -123,8 +140,6 @@ fn partial_s1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
             acc2_2_1 += d1 * xc.z;
             acc2_3_0 += d0 * xc.w;
             acc2_3_1 += d1 * xc.w;
-            xa = xb;
-            xb = xc;
         }
     }
     // Entry ((o*KH + ky)*3 + kx)*C + c of chunk k, o = 8q + 4h + i, c = 4*c4 + j.

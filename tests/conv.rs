@@ -230,6 +230,33 @@ fn windowed_shapes_match_reference() {
     }
 }
 
+/// Stride-2 input gradients whose dilated dy suits the texture kernel (rows of whole
+/// 256-byte pitches, O % 16 == 0 for the transposed view), odd sizes included.
+#[test]
+fn backward_data_stride2_matches_reference() {
+    let gpu = gpu_or_skip!();
+    for (i, g) in [
+        geom([2, 8, 8, 16], 32, 3, 2, 1),
+        geom([3, 9, 8, 16], 32, 3, 2, 1),
+        geom([2, 16, 16, 32], 64, 3, 2, 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (_, w, dy) = inputs(g, 500 + i as u64);
+        let want = r::conv_backward_data(g, &dy, &w);
+        let got = gpu_backward_data(gpu, g, &dy, &w, DataGradPlan::Tiled);
+        let terms = g.kh * g.kw * g.o;
+        common::assert_close(
+            &format!("backward_data {g:?}"),
+            &got,
+            &want,
+            tol(terms),
+            1e-5,
+        );
+    }
+}
+
 #[test]
 fn backward_data_matches_reference_every_plan() {
     let gpu = gpu_or_skip!();
@@ -285,6 +312,9 @@ fn backward_weight_chunked_matches_reference() {
         geom([4, 17, 16, 16], 32, 3, 1, 1),
         geom([10, 10, 18, 32], 16, 3, 1, 0),
         geom([2, 12, 32, 8], 64, 3, 1, 1),
+        // ... and at stride 2, with an odd output height.
+        geom([8, 16, 16, 16], 32, 3, 2, 1),
+        geom([16, 17, 16, 8], 16, 3, 2, 1),
     ]
     .iter()
     .enumerate()

@@ -1,5 +1,5 @@
 //! The texture weight gradient (shaders/conv_wgrad_tex.wgsl) for 3-wide kernels at stride
-//! 1 (C % 4 == 0, O % 8 == 0): x and dy read with `textureLoad`, partial sums per chunk of output rows, then the
+//! 1 or 2 (C % 4 == 0, O % 8 == 0): x and dy read with `textureLoad`, partial sums per chunk of output rows, then the
 //! ordered reduction of conv_reduce.wgsl. One dispatch for the partials, one for the sum.
 
 use crate::error::Result;
@@ -18,14 +18,14 @@ fn chunking(g: &ConvGeom) -> (usize, usize) {
     (rows, rows_total.div_ceil(rows))
 }
 
-/// Whether this path handles the geometry on this adapter: KW = 3 at stride 1, C a
+/// Whether this path handles the geometry on this adapter: KW = 3 at stride 1 or 2, C a
 /// multiple of 4, O of 8, rows of x and dy of whole 256-byte pitches, both textures within the
 /// 2-D size limit and the partial sums within one storage binding (128 MiB).
 pub(super) fn supported(gpu: &Gpu, g: &ConvGeom) -> bool {
     let max = gpu.limits().max_texture_dimension_2d as usize;
     let (_, chunks) = chunking(g);
     g.kw == 3
-        && g.stride == 1
+        && g.stride <= 2
         && g.c.is_multiple_of(4)
         && g.o.is_multiple_of(8)
         && (g.w * g.c * 4).is_multiple_of(256)
@@ -53,7 +53,8 @@ struct PartialParams {
     rows: u32,
     chunks: u32,
     total: u32,
-    _pad: [u32; 3],
+    s: u32,
+    _pad: [u32; 2],
 }
 
 #[repr(C)]
@@ -86,10 +87,11 @@ pub(super) fn run(rec: &mut Recorder, g: &ConvGeom, x: &Tensor, dy: &Tensor) -> 
         rows: rows as u32,
         chunks: chunks as u32,
         total: total as u32,
-        _pad: [0; 3],
+        s: g.stride as u32,
+        _pad: [0; 2],
     };
     rec.dispatch(
-        &Kernel::new("conv_wgrad_tex", "partial_s1"),
+        &Kernel::new("conv_wgrad_tex", "partial"),
         &[
             Arg::Params(bytemuck::bytes_of(&p)),
             Arg::Texture(&xt),
