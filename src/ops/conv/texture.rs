@@ -26,7 +26,8 @@ const ROW_CHANNELS: usize = 64;
 pub(super) fn supported(gpu: &Gpu, tc: &TiledConv) -> bool {
     let max = gpu.limits().max_texture_dimension_2d as usize;
     let tiles = tc.n * tc.ho * tc.wo.div_ceil(TILE_W);
-    tc.kw == 3
+    super::textures_enabled()
+        && tc.kw == 3
         && tc.stride == 1
         && tc.cin.is_multiple_of(4)
         && tc.cout.is_multiple_of(GROUP)
