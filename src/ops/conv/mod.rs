@@ -24,7 +24,7 @@
 //! a gather per component, and one dispatch covers the whole convolution (the windowed
 //! kernels need one per window: about 9,700 dispatches in a ResNet-20 training step at
 //! batch 128, 900 with the texture kernels). Measured on lavapipe: 2.1x the windowed
-//! forward kernel on [64,32,32,64] (both alone on the machine); within a training step the
+//! forward kernel on \[64,32,32,64\] (both alone on the machine); within a training step the
 //! gain is large on a quiet machine and shrinks to about 1.0-1.1x when other processes
 //! load both cores (README, benchmarks).
 
