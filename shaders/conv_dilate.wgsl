@@ -1,6 +1,6 @@
 // Dilation of the upstream gradient for the strided gradient w.r.t. the input:
 //   dd[n, u, v, o] = dy[n, u/S, v/S, o] if u % S == 0 and v % S == 0, else 0,
-// for u < (Ho-1)*S + 1, v < (Wo-1)*S + 1. The gradient of a stride-S convolution is then
+// for u < Ho*S, v < Wo*S (rows past (Ho-1)*S are zero). The gradient of a stride-S convolution is then
 // the stride-1 convolution of dd with the flipped, transposed weights.
 //#include _common
 

@@ -190,6 +190,13 @@ fn windowed_shapes() -> Vec<ConvGeom> {
         geom([1, 8, 16, 130], 20, 3, 1, 1),
         geom([1, 8, 16, 260], 20, 3, 1, 1),
         geom([4, 16, 16, 32], 64, 3, 2, 1),
+        // The texture kernel (3-wide, stride 1, C % 4 == 0, O % 16 == 0, rows of whole
+        // 256-byte pitches): a partial 8-pixel tile, odd heights, no padding (its input
+        // gradient pads 2), several 16-channel groups, and a partial 64-channel table row.
+        geom([3, 5, 4, 16], 16, 3, 1, 1),
+        geom([1, 7, 16, 16], 32, 3, 1, 0),
+        geom([2, 9, 12, 32], 48, 3, 1, 1),
+        geom([2, 8, 8, 64], 80, 3, 1, 1),
     ]
 }
 
@@ -220,6 +227,33 @@ fn windowed_shapes_match_reference() {
                 1e-5,
             );
         }
+    }
+}
+
+/// Stride-2 input gradients whose dilated dy suits the texture kernel (rows of whole
+/// 256-byte pitches, O % 16 == 0 for the transposed view), odd sizes included.
+#[test]
+fn backward_data_stride2_matches_reference() {
+    let gpu = gpu_or_skip!();
+    for (i, g) in [
+        geom([2, 8, 8, 16], 32, 3, 2, 1),
+        geom([3, 9, 8, 16], 32, 3, 2, 1),
+        geom([2, 16, 16, 32], 64, 3, 2, 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (_, w, dy) = inputs(g, 500 + i as u64);
+        let want = r::conv_backward_data(g, &dy, &w);
+        let got = gpu_backward_data(gpu, g, &dy, &w, DataGradPlan::Tiled);
+        let terms = g.kh * g.kw * g.o;
+        common::assert_close(
+            &format!("backward_data {g:?}"),
+            &got,
+            &want,
+            tol(terms),
+            1e-5,
+        );
     }
 }
 
@@ -273,6 +307,14 @@ fn backward_weight_chunked_matches_reference() {
         geom([8, 16, 16, 5], 16, 3, 1, 1),
         geom([4, 16, 16, 3], 20, 1, 1, 0),
         geom([4, 33, 31, 6], 64, 3, 2, 1),
+        // The texture path (3-wide, stride 1, C and O multiples of 4, rows of whole
+        // 256-byte pitches): odd height, no padding, O = 64 with C = 8.
+        geom([4, 17, 16, 16], 32, 3, 1, 1),
+        geom([10, 10, 18, 32], 16, 3, 1, 0),
+        geom([2, 12, 32, 8], 64, 3, 1, 1),
+        // ... and at stride 2, with an odd output height.
+        geom([8, 16, 16, 16], 32, 3, 2, 1),
+        geom([16, 17, 16, 8], 16, 3, 2, 1),
     ]
     .iter()
     .enumerate()

@@ -459,6 +459,7 @@ fn resume_validates_the_stored_configuration() {
         progress: &Default::default(),
         history: &[],
         data: None,
+        epoch_start_signs: None,
     };
     checkpoint::save(gpu, &dir, &mut m, &state).unwrap();
     let e = Trainer::resume(gpu, &dir).err().expect("resumed");

@@ -109,6 +109,12 @@ pub fn network(adapter: &AdapterSummary, rows: &[NetworkRow]) -> String {
             r.timing.min_s * 1e3,
             r.timing.max_s * 1e3
         );
+        if let Some(s) = r.first_step_s {
+            let _ = writeln!(
+                out,
+                "    first step (model built, pipelines created): {s:.1} s"
+            );
+        }
         let mut shares = r.layers.clone();
         shares.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
         for l in shares.iter().take(8) {

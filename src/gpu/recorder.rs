@@ -28,6 +28,8 @@ pub enum Arg<'a> {
     UniformRange(&'a Tensor, u64, u64),
     /// A small parameter block copied into the step's uniform arena.
     Params(&'a [u8]),
+    /// A texture read with `textureLoad` (from [`Recorder::texture_of`]).
+    Texture(&'a wgpu::TextureView),
 }
 
 /// Workgroup counts for `n` workgroups in one dimension, folded into x and y so that no
@@ -139,6 +141,7 @@ impl<'g> Recorder<'g> {
                     self.keep.push(t.pooled().clone())
                 }
                 Arg::Params(p) => params.push(self.param_slot(p)?),
+                Arg::Texture(_) => {}
             }
         }
         let mut params = params.into_iter();
@@ -161,6 +164,7 @@ impl<'g> Recorder<'g> {
                             size: std::num::NonZeroU64::new(*size),
                         })
                     }
+                    Arg::Texture(view) => wgpu::BindingResource::TextureView(view),
                     Arg::Params(_) => {
                         let (block, offset, size) = params.next().expect("one slot per Params");
                         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -247,6 +251,57 @@ impl<'g> Recorder<'g> {
         self.encoder
             .copy_buffer_to_buffer(src.buffer(), so, dst.buffer(), d_o, len);
         Ok(())
+    }
+
+    /// A copy of `t` as a 2-D `rgba32uint` texture of `width` x `height` texels (16 bytes
+    /// each; texel (x, r) holds bytes `(r * width + x) * 16 ..` of `t`), for kernels that
+    /// read with `textureLoad`. Needs `width * 16` to be a multiple of 256 (the row pitch
+    /// of buffer-to-texture copies), both sizes within the adapter's 2-D texture limit and
+    /// `t` at least `width * height * 16` bytes.
+    pub fn texture_of(&mut self, t: &Tensor, width: u32, height: u32) -> Result<wgpu::TextureView> {
+        let max = self.gpu.limits().max_texture_dimension_2d;
+        let pitch = width as u64 * 16;
+        if width == 0
+            || height == 0
+            || width > max
+            || height > max
+            || !pitch.is_multiple_of(256)
+            || pitch * height as u64 > t.byte_len()
+        {
+            return Err(Error::shape(format!(
+                "texture of {width} x {height} texels from {t:?} (limit {max}, row pitch a \
+                 multiple of 256 bytes)"
+            )));
+        }
+        let size = wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        };
+        let texture = self.gpu.device().create_texture(&wgpu::TextureDescriptor {
+            label: Some("tensor texture"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Uint,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        self.keep.push(t.pooled().clone());
+        self.encoder.copy_buffer_to_texture(
+            wgpu::TexelCopyBufferInfo {
+                buffer: t.buffer(),
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(pitch as u32),
+                    rows_per_image: None,
+                },
+            },
+            texture.as_image_copy(),
+            size,
+        );
+        Ok(texture.create_view(&Default::default()))
     }
 
     /// Set every bit of `t` to zero.

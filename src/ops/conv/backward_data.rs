@@ -27,9 +27,12 @@ pub enum DataGradPlan {
     Tiled,
 }
 
-/// Rows and columns of dy dilated by the stride: (Ho-1)*s + 1, (Wo-1)*s + 1.
+/// Rows and columns of dy dilated by the stride: Ho*s and Wo*s. (Ho-1)*s + 1 rows would
+/// do; the trailing zero rows and columns keep the rows of dd a whole number of 256-byte
+/// pitches for the texture kernel ([128,16,16,32] at s = 2: 32 columns, not 31), which
+/// reads them as the zero padding they replace.
 fn dilated(g: &ConvGeom) -> (usize, usize) {
-    ((g.ho() - 1) * g.stride + 1, (g.wo() - 1) * g.stride + 1)
+    (g.ho() * g.stride, g.wo() * g.stride)
 }
 
 /// The flipped, transposed stride-1 convolution (dilated) dy -> dx.

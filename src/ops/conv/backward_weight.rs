@@ -24,7 +24,9 @@ pub enum WeightGradPlan {
     General,
     /// Partial sums per chunk of output pixels, dy read through a uniform window, then an
     /// ordered reduction. Needs O % 4 == 0 and dy of at least 64 KiB. For 3-wide kernels
-    /// with O % 8 == 0 on large inputs, x is read through uniform windows
+    /// at stride 1 or 2 with texture-friendly shapes, x and dy are read as textures and
+    /// the chunks are runs of output rows (shaders/conv_wgrad_tex.wgsl); else with
+    /// O % 8 == 0 on large inputs, x is read through uniform windows
     /// too and the chunks are spans of output rows (shaders/conv_wgrad_window.wgsl).
     Chunked,
 }
@@ -115,6 +117,9 @@ pub fn backward_weight_with(
     )?;
     match (plan, chunks(geom)) {
         (WeightGradPlan::General, _) => general(rec, geom, x, dy),
+        (WeightGradPlan::Chunked, _) if super::wgrad_texture::supported(rec.gpu(), geom) => {
+            super::wgrad_texture::run(rec, geom, x, dy)
+        }
         (WeightGradPlan::Chunked, _) if super::wgrad_window::supported(geom) => {
             super::wgrad_window::run(rec, geom, x, dy)
         }

@@ -12,9 +12,11 @@ use crate::ops::layout::ConvGeom;
 pub enum ForwardPlan {
     /// One output element per invocation (conv_general.wgsl): any shape, slow.
     General,
-    /// Register-blocked, weights in a uniform table: for 3-wide kernels at stride 1 or 2
-    /// on inputs of at least 64 KiB, 8 pixels x 8 output channels per invocation with the
-    /// input read through uniform windows (conv_window.wgsl); otherwise 4 pixels x 16
+    /// Register-blocked: for 3-wide kernels at stride 1 with texture-friendly shapes, 8
+    /// pixels x 16 output channels per invocation with input and weights read as textures
+    /// (conv_tex.wgsl); else for 3-wide kernels at stride 1 or 2 on inputs of at least
+    /// 64 KiB, 8 pixels x 8 output channels with the input read through uniform windows
+    /// and the weights from a uniform table (conv_window.wgsl); otherwise 4 pixels x 16
     /// output channels (conv_tiled.wgsl). The default wherever it applies.
     Tiled,
 }

@@ -49,7 +49,24 @@ pub(super) fn pack_group(
 ) -> Result<Tensor> {
     let total = g.kh * g.kw * cn * og;
     debug_assert!(total <= TABLE_FLOATS);
-    let table = Tensor::empty(rec.gpu(), DType::F32, &[TABLE_FLOATS])?;
+    pack_into(rec, g, w, view, g0, og, c0, cn, TABLE_FLOATS)
+}
+
+/// [`pack_group`] into a table of exactly `len >= KH*KW*cn*og` floats (any size).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn pack_into(
+    rec: &mut Recorder,
+    g: &ConvGeom,
+    w: &Tensor,
+    view: View,
+    g0: usize,
+    og: usize,
+    c0: usize,
+    cn: usize,
+    len: usize,
+) -> Result<Tensor> {
+    let total = g.kh * g.kw * cn * og;
+    let table = Tensor::empty(rec.gpu(), DType::F32, &[len.max(total)])?;
     let p = PackParams {
         o: g.o as u32,
         kh: g.kh as u32,

@@ -73,6 +73,9 @@ pub(super) fn run(
     x: &Tensor,
     w: &Tensor,
 ) -> Result<Tensor> {
+    if super::texture::supported(rec.gpu(), tc) {
+        return super::texture::run(rec, tc, geom, view, x, w);
+    }
     if super::window::supported(tc) {
         return super::window::run(rec, tc, geom, view, x, w);
     }
