@@ -7,6 +7,7 @@ mod common;
 use pixembed::gpu::{Gpu, Recorder, Tensor};
 use pixembed::ops;
 use pixembed::reference::optim as r;
+use pixembed::reference::optim::Clip;
 
 fn upload(gpu: &Gpu, v: &[f32]) -> Tensor {
     Tensor::from_slice(gpu, &[v.len()], v).unwrap()
@@ -30,8 +31,10 @@ fn sgd_matches_reference_over_several_steps() {
         (0.0, 0.0, None),
         (0.9, 0.0, None),
         (0.9, 5e-4, None),
-        (0.9, 1e-2, Some(1.0)),
-        (0.0, 0.0, Some(0.05)),
+        (0.9, 1e-2, Some(Clip::symmetric(1.0))),
+        (0.0, 0.0, Some(Clip::symmetric(0.05))),
+        // An embedding table's range: [margin, max - margin].
+        (0.9, 0.0, Some(Clip { lo: 0.1, hi: 0.9 })),
     ];
     for (ci, &(momentum, wd, clip)) in cases.iter().enumerate() {
         let seed = 20 + ci as u64 * 10;
@@ -58,7 +61,15 @@ fn sgd_matches_reference_over_several_steps() {
             1e-5,
         );
         if let Some(c) = clip {
-            assert!(read(gpu, &pt).iter().all(|v| v.abs() <= c), "{what}: clip");
+            let got = read(gpu, &pt);
+            assert!(
+                got.iter().all(|v| (c.lo..=c.hi).contains(v)),
+                "{what}: clip"
+            );
+            assert!(
+                got.iter().any(|&v| v == c.lo) && got.iter().any(|&v| v == c.hi),
+                "{what}: the clip bounds are never reached, so the case checks nothing"
+            );
         }
     }
 }
@@ -71,8 +82,9 @@ fn adam_matches_reference_over_several_steps() {
     let cases = [
         (0.0, None),
         (1e-2, None),
-        (0.0, Some(1.0)),
-        (0.1, Some(0.5)),
+        (0.0, Some(Clip::symmetric(1.0))),
+        (0.1, Some(Clip::symmetric(0.5))),
+        (0.0, Some(Clip { lo: 0.2, hi: 1.1 })),
     ];
     for (ci, &(wd, clip)) in cases.iter().enumerate() {
         let seed = 70 + ci as u64 * 10;
@@ -121,7 +133,17 @@ fn a_new_learning_rate_reuses_the_pipeline() {
     rec.submit();
     let count = gpu.registry_pipeline_count();
     let mut rec = Recorder::new(gpu);
-    ops::optim::sgd(&mut rec, &p, &g, &a, 0.05, 0.5, 1e-4, Some(1.0)).unwrap();
+    ops::optim::sgd(
+        &mut rec,
+        &p,
+        &g,
+        &a,
+        0.05,
+        0.5,
+        1e-4,
+        Some(Clip::symmetric(1.0)),
+    )
+    .unwrap();
     ops::optim::adam(
         &mut rec,
         &p,
@@ -134,7 +156,7 @@ fn a_new_learning_rate_reuses_the_pipeline() {
         0.9,
         1e-6,
         1e-3,
-        Some(1.0),
+        Some(Clip::symmetric(1.0)),
     )
     .unwrap();
     rec.submit();
@@ -150,7 +172,7 @@ fn optimizers_reject_bad_arguments() {
     let t = upload(gpu, &[0.0f32; 8]);
     let short = upload(gpu, &[0.0f32; 7]);
     let mut rec = Recorder::new(gpu);
-    let sgd = |rec: &mut Recorder, grad: &Tensor, vel: &Tensor, lr: f32, clip: Option<f32>| {
+    let sgd = |rec: &mut Recorder, grad: &Tensor, vel: &Tensor, lr: f32, clip: Option<Clip>| {
         ops::optim::sgd(rec, &p, grad, vel, lr, 0.9, 0.0, clip)
     };
     assert!(sgd(&mut rec, &g, &s, 0.1, None).is_ok());
@@ -158,7 +180,7 @@ fn optimizers_reject_bad_arguments() {
     assert!(sgd(&mut rec, &g, &g, 0.1, None).is_err(), "shared buffers");
     assert!(sgd(&mut rec, &g, &p, 0.1, None).is_err(), "shared buffers");
     assert!(sgd(&mut rec, &g, &s, f32::NAN, None).is_err());
-    assert!(sgd(&mut rec, &g, &s, 0.1, Some(0.0)).is_err());
+    assert!(sgd(&mut rec, &g, &s, 0.1, Some(Clip { lo: 0.5, hi: 0.5 })).is_err());
     let adam = |rec: &mut Recorder, step: u32, b1: f32, eps: f32| {
         ops::optim::adam(rec, &p, &g, &s, &t, step, 0.1, b1, 0.999, eps, 0.0, None)
     };

@@ -2,8 +2,8 @@
 //! from a seeded stream so that image `index` of epoch `epoch` always gets the same.
 
 use rand::{RngCore, SeedableRng};
-use serde::Deserialize;
 use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
 
 /// Which training augmentation a run uses (`--augment`).
 #[derive(
@@ -59,7 +59,9 @@ impl AugmentKind {
 
 /// Reads `augment` as an [`AugmentKind`], or as the boolean older run files stored
 /// (true: the standard crop + flip, false: none).
-pub fn deserialize_augment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AugmentKind, D::Error> {
+pub fn deserialize_augment<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<AugmentKind, D::Error> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum Stored {

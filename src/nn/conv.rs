@@ -82,7 +82,10 @@ impl ConvLayer {
         let shape = spec.weight_shape();
         let n: usize = shape.iter().product();
         let (kind, data) = if binary {
-            (ParamKind::Latent, latent_uniform(rng, spec.k * spec.k * spec.c, n))
+            (
+                ParamKind::Latent,
+                latent_uniform(rng, spec.k * spec.k * spec.c, n),
+            )
         } else {
             (
                 ParamKind::Weight,

@@ -179,7 +179,8 @@ impl<'a> Trainer<'a> {
                 let words = log.to_vec::<u32>(gpu)?;
                 self.fold_log(&words, done, &batcher)?;
                 let ips = images as f64 / start.elapsed().as_secs_f64();
-                let flips = sign_flip_fraction(&signs_at_start, &latent_signs(gpu, &mut self.model)?);
+                let flips =
+                    sign_flip_fraction(&signs_at_start, &latent_signs(gpu, &mut self.model)?);
                 bar.set_position(done as u64);
                 bar.set_message(format!(
                     "loss {:.3}  top1 {:.1}%  flips {:.2}%  {ips:.0} img/s",

@@ -63,11 +63,18 @@ fn drop_last_and_eval_order() {
 #[test]
 fn augmentation_is_deterministic_and_changes_images() {
     let d = dataset(64, (32, 32, 3));
-    let a = Batcher::train(&d, 16, 7).unwrap().augment(AugmentKind::CropFlip);
+    let a = Batcher::train(&d, 16, 7)
+        .unwrap()
+        .augment(AugmentKind::CropFlip);
     let plain = Batcher::train(&d, 16, 7).unwrap();
     assert_eq!(
         all(&a, 2),
-        all(&Batcher::train(&d, 16, 7).unwrap().augment(AugmentKind::CropFlip), 2)
+        all(
+            &Batcher::train(&d, 16, 7)
+                .unwrap()
+                .augment(AugmentKind::CropFlip),
+            2
+        )
     );
     let (aug, raw) = (all(&a, 2), all(&plain, 2));
     // Same order and labels as without augmentation, but different pixels.
@@ -117,7 +124,9 @@ fn augment_apply_crops_with_zero_padding_and_flips() {
 #[test]
 fn resume_from_batch_i_equals_the_tail_of_the_epoch() {
     let d = dataset(37, (8, 8, 1));
-    let b = Batcher::train(&d, 5, 99).unwrap().augment(AugmentKind::CropFlip);
+    let b = Batcher::train(&d, 5, 99)
+        .unwrap()
+        .augment(AugmentKind::CropFlip);
     let full = all(&b, 6);
     for start in [0, 1, 4, 7, 8, 20] {
         let tail: Vec<Batch> = b.epoch_from(6, start).collect();
