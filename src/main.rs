@@ -77,7 +77,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         }
         None => {
             let model = ModelConfig {
-                arch: a.model,
+                arch: a.model(),
                 depth: a.depth,
                 width: a.width,
                 act_bits: a.act_bits,
@@ -123,16 +123,22 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             "model: {:?} depth {} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
             m.arch, m.depth, m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
         );
-        let t = &trainer.cfg;
-        println!(
-            "recipe: {:?} lr {} ({:?} schedule), batch {}, weight decay {}, augmentation: {}",
-            t.optimizer,
-            t.lr,
-            t.schedule,
-            t.batch,
-            t.weight_decay,
-            t.augment.describe(tr.h, tr.w, tr.c)
-        );
+    }
+    // The recipe goes to stdout, or to stderr when stdout carries JSON.
+    let t = &trainer.cfg;
+    let recipe = format!(
+        "recipe: {:?} lr {} ({:?} schedule), batch {}, weight decay {}, augmentation: {}",
+        t.optimizer,
+        t.lr,
+        t.schedule,
+        t.batch,
+        t.weight_decay,
+        t.augment.describe(t.epochs, tr.h, tr.w, tr.c)
+    );
+    if a.json {
+        eprintln!("{recipe}");
+    } else {
+        println!("{recipe}");
     }
     let opts = RunOptions {
         out,
@@ -182,13 +188,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
 fn new_train_config(a: &TrainArgs, data: &DataSettings) -> TrainConfig {
     TrainConfig {
         epochs: a.epochs.unwrap_or(1),
-        batch: a
-            .batch
-            .unwrap_or(if a.data.data.is_none() && a.data.limit_train.is_none() {
-                32
-            } else {
-                128
-            }),
+        batch: a.batch(),
         lr: a.lr,
         optimizer: a.optimizer,
         momentum: a.momentum,

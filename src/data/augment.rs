@@ -11,8 +11,10 @@ use serde::Deserialize;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum AugmentKind {
-    /// Chosen from the data: crop-flip for colour images, crop for grayscale ones
-    /// (digits, letters and clothing silhouettes are not mirror-symmetric classes).
+    /// Chosen from the run and the data: none for a one-epoch run (every image is seen
+    /// once, so there is nothing to overfit and augmentation only slows learning); else
+    /// crop-flip for colour images and crop for grayscale ones (digits, letters and
+    /// clothing are not classes a mirror leaves alone).
     Auto,
     /// None: every image as stored.
     None,
@@ -23,10 +25,11 @@ pub enum AugmentKind {
 }
 
 impl AugmentKind {
-    /// The augmentation for `h x w x c` images: `Auto` resolved, padding as in
-    /// [`Augment::standard`].
-    pub fn resolve(self, h: usize, w: usize, c: usize) -> Option<Augment> {
+    /// The augmentation for a run of `epochs` over `h x w x c` images: `Auto` resolved,
+    /// padding as in [`Augment::standard`].
+    pub fn resolve(self, epochs: usize, h: usize, w: usize, c: usize) -> Option<Augment> {
         let kind = match self {
+            AugmentKind::Auto if epochs <= 1 => AugmentKind::None,
             AugmentKind::Auto if c == 1 => AugmentKind::Crop,
             AugmentKind::Auto => AugmentKind::CropFlip,
             k => k,
@@ -43,14 +46,14 @@ impl AugmentKind {
     }
 
     /// The resolved choice in words, for the start of a run.
-    pub fn describe(self, h: usize, w: usize, c: usize) -> String {
-        let chosen = match self.resolve(h, w, c) {
+    pub fn describe(self, epochs: usize, h: usize, w: usize, c: usize) -> String {
+        let chosen = match self.resolve(epochs, h, w, c) {
             None => "none".to_string(),
             Some(a) if a.flip => format!("random crop (pad {}) + horizontal flip", a.pad),
             Some(a) => format!("random crop (pad {}), no flips", a.pad),
         };
         if self == AugmentKind::Auto {
-            format!("{chosen} (auto for {c}-channel images)")
+            format!("{chosen} (auto: {epochs} epoch(s) of {c}-channel images)")
         } else {
             chosen
         }

@@ -53,9 +53,9 @@ impl<'a> Batcher<'a> {
         Ok(b)
     }
 
-    /// The augmentation `kind` resolves to for the dataset's images.
-    pub fn augment(self, kind: AugmentKind) -> Self {
-        let a = kind.resolve(self.data.h, self.data.w, self.data.c);
+    /// The augmentation `kind` resolves to for a run of `epochs` over the dataset's images.
+    pub fn augment(self, kind: AugmentKind, epochs: usize) -> Self {
+        let a = kind.resolve(epochs, self.data.h, self.data.w, self.data.c);
         self.augmentation(a)
     }
 

@@ -118,7 +118,7 @@ impl<'a> Trainer<'a> {
     /// statistics need two images).
     fn batcher<'d>(&self, train: &'d Dataset) -> Result<Batcher<'d>> {
         Ok(Batcher::train(train, self.cfg.batch, self.cfg.seed)?
-            .augment(self.cfg.augment)
+            .augment(self.cfg.augment, self.cfg.epochs)
             .merge_short_last(2))
     }
 
@@ -259,7 +259,8 @@ impl<'a> Trainer<'a> {
 
     /// Top-1 and top-5 accuracy of the training graph (running BN statistics) on `data`.
     pub fn evaluate(&mut self, data: &Dataset) -> Result<(f64, f64)> {
-        evaluate(self.gpu, &mut self.model, data, self.cfg.batch)
+        let batch = eval_batch(self.cfg.batch, data.h * data.w);
+        evaluate(self.gpu, &mut self.model, data, batch)
     }
 
     /// Train to the configured number of epochs, checkpointing after each one.
@@ -359,6 +360,15 @@ impl<'a> Trainer<'a> {
             out: opts.out.clone(),
         })
     }
+}
+
+/// Evaluation keeps no activations for backward and BN uses running statistics, so any batch
+/// gives the same results: batches of 2^21 pixels (128 images of 128x128, 41 of 224x224), at
+/// most 512 images (every size up to 64x64), and never fewer than the training batch.
+fn eval_batch(train_batch: usize, pixels_per_image: usize) -> usize {
+    ((1usize << 21) / pixels_per_image.max(1))
+        .min(512)
+        .max(train_batch)
 }
 
 /// The sign (w >= 0, as the forward pass binarizes) of every latent binary weight, in

@@ -65,14 +65,14 @@ fn augmentation_is_deterministic_and_changes_images() {
     let d = dataset(64, (32, 32, 3));
     let a = Batcher::train(&d, 16, 7)
         .unwrap()
-        .augment(AugmentKind::CropFlip);
+        .augment(AugmentKind::CropFlip, 1);
     let plain = Batcher::train(&d, 16, 7).unwrap();
     assert_eq!(
         all(&a, 2),
         all(
             &Batcher::train(&d, 16, 7)
                 .unwrap()
-                .augment(AugmentKind::CropFlip),
+                .augment(AugmentKind::CropFlip, 1),
             2
         )
     );
@@ -126,7 +126,7 @@ fn resume_from_batch_i_equals_the_tail_of_the_epoch() {
     let d = dataset(37, (8, 8, 1));
     let b = Batcher::train(&d, 5, 99)
         .unwrap()
-        .augment(AugmentKind::CropFlip);
+        .augment(AugmentKind::CropFlip, 1);
     let full = all(&b, 6);
     for start in [0, 1, 4, 7, 8, 20] {
         let tail: Vec<Batch> = b.epoch_from(6, start).collect();
