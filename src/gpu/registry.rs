@@ -126,6 +126,7 @@ impl Registry {
             return Ok(p.clone());
         }
         let module = self.module(k.shader)?;
+        let started = std::time::Instant::now();
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = self
             .device
@@ -146,6 +147,13 @@ impl Registry {
                 k.shader, k.entry
             )));
         }
+        log::debug!(
+            "pipeline {}::{} {:?} built in {:.0} ms",
+            k.shader,
+            k.entry,
+            k.constants,
+            started.elapsed().as_secs_f64() * 1e3
+        );
         self.pipelines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
