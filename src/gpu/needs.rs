@@ -45,7 +45,9 @@ impl Readiness {
         wgpu::Limits::default().check_limits_with_fail_fn(
             &gpu.adapter().limits(),
             false,
-            |name, need, have| shortfalls.push(format!("{name}: {have} (the baseline needs {need})")),
+            |name, need, have| {
+                shortfalls.push(format!("{name}: {have} (the baseline needs {need})"))
+            },
         );
         let limits = gpu.limits();
         let mut paths = vec![PathTaken {

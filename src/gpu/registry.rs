@@ -103,8 +103,11 @@ pub fn kernel_line(k: &Kernel) -> String {
     line
 }
 
-/// Parse a [`kernel_line`]: shader, entry point and constants.
-pub fn parse_kernel_line(line: &str) -> Option<(String, String, Vec<(String, f64)>)> {
+/// A parsed [`kernel_line`]: shader, entry point and override constants.
+pub type KernelLine = (String, String, Vec<(String, f64)>);
+
+/// Parse a [`kernel_line`].
+pub fn parse_kernel_line(line: &str) -> Option<KernelLine> {
     let mut parts = line.split_whitespace();
     let shader = parts.next()?.to_string();
     let entry = parts.next()?.to_string();
