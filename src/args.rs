@@ -36,6 +36,9 @@ pub struct DeviceArgs {
     /// Prefer a software adapter (e.g. lavapipe)
     #[arg(long, global = true)]
     pub cpu: bool,
+    /// Device limits: adapter (its own) or webgpu (the portable baseline; PIXEMBED_LIMITS)
+    #[arg(long, global = true)]
+    pub limits: Option<String>,
 }
 
 impl DeviceArgs {
@@ -44,6 +47,7 @@ impl DeviceArgs {
             backend: self.backend.clone(),
             name: self.adapter.clone(),
             prefer_cpu: self.cpu,
+            limits: self.limits.clone(),
         }
     }
 }

@@ -263,6 +263,7 @@ fn info(dev: &DeviceArgs, json: bool) -> Result<()> {
         .map(|a| gpu::AdapterSummary::of(&a.get_info()))
         .collect();
     let gpu = Gpu::new(&req)?;
+    let readiness = gpu::needs::Readiness::of(&gpu);
     if json {
         let v = serde_json::json!({
             "adapters": all,
@@ -270,6 +271,7 @@ fn info(dev: &DeviceArgs, json: bool) -> Result<()> {
             "reason": gpu.reason(),
             "features": gpu.features(),
             "limits": gpu.key_limits(),
+            "readiness": readiness,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -281,6 +283,18 @@ fn info(dev: &DeviceArgs, json: bool) -> Result<()> {
         println!("  why: {}", gpu.reason());
         println!("  features: {:?}", gpu.features());
         println!("  limits: {:#?}", gpu.key_limits());
+        if readiness.meets_needs {
+            println!("  meets pixembed's needs: yes (compute shaders, WebGPU baseline limits)");
+        } else {
+            println!("  meets pixembed's needs: NO");
+            for s in &readiness.shortfalls {
+                println!("    - {s}");
+            }
+        }
+        println!("  paths:");
+        for p in &readiness.paths {
+            println!("    {}: {}", p.what, p.path);
+        }
     }
     Ok(())
 }

@@ -18,6 +18,42 @@ pub struct AdapterRequest {
     pub name: Option<String>,
     /// Prefer a software (CPU) adapter such as lavapipe.
     pub prefer_cpu: bool,
+    /// Which limits to request: `adapter` or `webgpu` (`PIXEMBED_LIMITS` if None).
+    pub limits: Option<String>,
+}
+
+/// The device limits pixembed requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitsMode {
+    /// Everything the adapter offers (the default).
+    #[default]
+    Adapter,
+    /// Only the WebGPU baseline, `wgpu::Limits::default()`: 8 storage buffers per stage,
+    /// 16 KiB workgroup memory, 256 invocations per workgroup, 128 MiB storage and 64 KiB
+    /// uniform bindings. What runs under it runs on every Vulkan, Metal and DX12 device wgpu
+    /// supports, whatever this adapter's own limits are.
+    WebGpu,
+}
+
+impl LimitsMode {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "adapter" | "" => Ok(LimitsMode::Adapter),
+            "webgpu" | "default" | "baseline" => Ok(LimitsMode::WebGpu),
+            other => Err(Error::Invalid(format!(
+                "unknown limits {other:?} (expected adapter or webgpu)"
+            ))),
+        }
+    }
+
+    /// The limits to request from an adapter offering `offered`.
+    pub fn limits(self, offered: &wgpu::Limits) -> wgpu::Limits {
+        match self {
+            LimitsMode::Adapter => offered.clone(),
+            LimitsMode::WebGpu => wgpu::Limits::default(),
+        }
+    }
 }
 
 /// A serialisable description of one adapter.
@@ -82,6 +118,18 @@ impl AdapterRequest {
                 Ok(b)
             }
             None => Ok(wgpu::Backends::all()),
+        }
+    }
+
+    /// The limits mode: the request's, else `PIXEMBED_LIMITS`, else the adapter's own.
+    pub fn limits_mode(&self) -> Result<LimitsMode> {
+        match self
+            .limits
+            .clone()
+            .or_else(|| env_nonempty("PIXEMBED_LIMITS"))
+        {
+            Some(name) => LimitsMode::parse(&name),
+            None => Ok(LimitsMode::Adapter),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The GPU context: one device and queue, the features kernels may use, the shader
 //! registry with its pipeline cache, and the buffer pool.
 
-use super::adapter::{self, AdapterRequest, AdapterSummary};
+use super::adapter::{self, AdapterRequest, AdapterSummary, LimitsMode};
 use super::pool::BufferPool;
 use super::registry::Registry;
 use crate::error::{Error, Result};
@@ -38,6 +38,7 @@ struct Inner {
     reason: String,
     features: GpuFeatures,
     limits: wgpu::Limits,
+    limits_mode: LimitsMode,
     registry: Registry,
     pool: BufferPool,
     /// Errors raised outside an error scope (see [`Gpu::wait`]).
@@ -49,9 +50,10 @@ struct Inner {
 pub struct Gpu(Arc<Inner>);
 
 impl Gpu {
-    /// Open the adapter the request selects, with the adapter's own limits and the optional
-    /// features it offers.
+    /// Open the adapter the request selects, with the adapter's own limits (or only the
+    /// WebGPU baseline, see [`LimitsMode`]) and the optional features it offers.
     pub fn new(req: &AdapterRequest) -> Result<Self> {
+        let limits_mode = req.limits_mode()?;
         let instance = adapter::instance_for(req)?;
         let (adapter, reason) = adapter::select(&instance, req)?;
         let info = adapter.get_info();
@@ -66,7 +68,7 @@ impl Gpu {
                 wanted |= f;
             }
         }
-        let limits = adapter.limits();
+        let limits = limits_mode.limits(&adapter.limits());
         let mut desc = wgpu::DeviceDescriptor {
             label: Some("pixembed"),
             required_features: wanted,
@@ -75,6 +77,9 @@ impl Gpu {
         };
         desc.memory_hints = wgpu::MemoryHints::Performance;
         let (device, queue) = pollster::block_on(adapter.request_device(&desc))?;
+        if limits_mode != LimitsMode::Adapter {
+            log::info!("limits: {limits_mode:?} (the adapter offers more)");
+        }
         let features = GpuFeatures {
             timestamp_query: wanted.contains(wgpu::Features::TIMESTAMP_QUERY),
             subgroups: wanted.contains(wgpu::Features::SUBGROUP),
@@ -103,6 +108,7 @@ impl Gpu {
             reason,
             features,
             limits,
+            limits_mode,
             pool,
             uncaptured,
         })))
@@ -127,8 +133,13 @@ impl Gpu {
     pub fn features(&self) -> GpuFeatures {
         self.0.features
     }
+    /// The limits the device was created with (what kernels may use).
     pub fn limits(&self) -> &wgpu::Limits {
         &self.0.limits
+    }
+    /// Whether those are the adapter's own limits or the WebGPU baseline.
+    pub fn limits_mode(&self) -> LimitsMode {
+        self.0.limits_mode
     }
     pub(crate) fn registry(&self) -> &Registry {
         &self.0.registry

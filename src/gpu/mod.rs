@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod choice;
 mod context;
+pub mod needs;
 pub mod pool;
 pub mod readback;
 mod recorder;
@@ -11,7 +12,7 @@ pub mod registry;
 mod tensor;
 mod timing;
 
-pub use adapter::{AdapterRequest, AdapterSummary};
+pub use adapter::{AdapterRequest, AdapterSummary, LimitsMode};
 pub use context::{Gpu, GpuFeatures, KeyLimits};
 pub use recorder::{grid, grid_for, Arg, Recorder};
 pub use registry::Kernel;

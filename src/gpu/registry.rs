@@ -5,6 +5,10 @@
 //! stem starts with `_` hold only helpers. Pipelines are created once per
 //! (shader, entry point, override constants) and cached; shapes reach kernels through
 //! uniforms or `override` constants, never by editing WGSL text per call.
+//!
+//! With `PIXEMBED_KERNEL_LOG=FILE` set, every pipeline created is appended to FILE as one
+//! line (see [`kernel_line`]): the override values the code really uses, which the no-GPU
+//! translation test (tests/portability.rs) reads from tests/data/kernel_overrides.txt.
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -87,6 +91,52 @@ impl<'a> Kernel<'a> {
 
 type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
 
+/// One kernel as a line of text: `shader entry NAME=VALUE ...`, constants sorted by name.
+/// This is the format of `PIXEMBED_KERNEL_LOG` and of tests/data/kernel_overrides.txt.
+pub fn kernel_line(k: &Kernel) -> String {
+    let mut constants: Vec<_> = k.constants.to_vec();
+    constants.sort_by(|a, b| a.0.cmp(b.0));
+    let mut line = format!("{} {}", k.shader, k.entry);
+    for (name, value) in constants {
+        line.push_str(&format!(" {name}={value}"));
+    }
+    line
+}
+
+/// A parsed [`kernel_line`]: shader, entry point and override constants.
+pub type KernelLine = (String, String, Vec<(String, f64)>);
+
+/// Parse a [`kernel_line`].
+pub fn parse_kernel_line(line: &str) -> Option<KernelLine> {
+    let mut parts = line.split_whitespace();
+    let shader = parts.next()?.to_string();
+    let entry = parts.next()?.to_string();
+    let mut constants = Vec::new();
+    for part in parts {
+        let (name, value) = part.split_once('=')?;
+        constants.push((name.to_string(), value.parse().ok()?));
+    }
+    Some((shader, entry, constants))
+}
+
+/// Append a kernel to the `PIXEMBED_KERNEL_LOG` file, when that is set. One `write` per
+/// line on a file opened for appending, so parallel tests do not interleave lines.
+fn log_kernel(k: &Kernel) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("PIXEMBED_KERNEL_LOG").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let line = format!("{}\n", kernel_line(k));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        log::warn!("PIXEMBED_KERNEL_LOG {}: {e}", path.to_string_lossy());
+    }
+}
+
 pub struct Registry {
     device: wgpu::Device,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
@@ -154,6 +204,7 @@ impl Registry {
             k.constants,
             started.elapsed().as_secs_f64() * 1e3
         );
+        log_kernel(k);
         self.pipelines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
