@@ -59,12 +59,35 @@ fn train_eval_export_infer_resume_on_the_bundled_sample() {
     let run_dir = dir.join("run");
     let (d, o) = (run_dir.to_str().unwrap(), dir.join("model.safetensors"));
     let model_file = o.to_str().unwrap();
-    let data = ["--data", SAMPLE, "--limit-train", "512", "--limit-test", "96"];
+    let data = [
+        "--data",
+        SAMPLE,
+        "--limit-train",
+        "512",
+        "--limit-test",
+        "96",
+    ];
 
     // train: one epoch of a small ResNet, JSON lines (one per epoch) then a summary.
     let mut args = vec![
-        "train", "--json", "--out", d, "--model", "resnet", "--depth", "8", "--width", "8",
-        "--epochs", "1", "--batch", "32", "--lr", "0.01", "--augment", "none",
+        "train",
+        "--json",
+        "--out",
+        d,
+        "--model",
+        "resnet",
+        "--depth",
+        "8",
+        "--width",
+        "8",
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--lr",
+        "0.01",
+        "--augment",
+        "none",
     ];
     args.extend(data);
     let lines = json_lines(&run(&args));
