@@ -72,8 +72,51 @@ fn argmax(scores: &[f32], k: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Train `cfg` on the quadrant data, then compare engine and graph; returns a summary.
-fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize) -> String {
+/// Negate every third output channel of each conv -> BN pair: its (binary or float) conv
+/// weights, BN scale and running mean. BN((-a)) with -gamma and -mean equals BN(a), so the
+/// network computes exactly the same function, but folding now meets negative scales
+/// (thresholds counted downwards, flag -1), which short training runs never reach.
+fn mirror_channels(gpu: &Gpu, model: &mut Model) {
+    let mut values = std::collections::HashMap::new();
+    model.visit(&mut |p| {
+        values.insert(p.name.clone(), p.value.to_vec::<f32>(gpu).unwrap());
+    });
+    let pairs: Vec<(String, String)> = values
+        .keys()
+        .filter_map(|k| k.strip_suffix(".weight"))
+        .filter(|conv| !conv.starts_with("head"))
+        .map(|conv| {
+            let bn = match conv.rsplit_once('.') {
+                Some((block, "conv1")) => format!("{block}.bn1"),
+                Some((block, "conv2")) => format!("{block}.bn2"),
+                Some((layer, "conv")) => format!("{layer}.bn"),
+                _ => panic!("unexpected conv {conv}"),
+            };
+            (conv.to_string(), bn)
+        })
+        .collect();
+    for (conv, bn) in pairs {
+        let o = values[&format!("{bn}.gamma")].len();
+        let w = values.get_mut(&format!("{conv}.weight")).unwrap();
+        let per = w.len() / o;
+        for ch in (1..o).step_by(3) {
+            w[ch * per..(ch + 1) * per]
+                .iter_mut()
+                .for_each(|v| *v = -*v);
+        }
+        for stat in ["gamma", "running_mean"] {
+            let v = values.get_mut(&format!("{bn}.{stat}")).unwrap();
+            for ch in (1..o).step_by(3) {
+                v[ch] = -v[ch];
+            }
+        }
+    }
+    model.visit(&mut |p| p.value.write(gpu, &values[&p.name]).unwrap());
+}
+
+/// Train `cfg` on the quadrant data (then, with `mirror`, negate some channels, see
+/// [`mirror_channels`]), then compare engine and graph; returns a summary.
+fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize, mirror: bool) -> String {
     let what = format!(
         "{:?}/{:?}/{:?}/{:?}",
         cfg.arch, cfg.first_layer, cfg.last_layer, cfg.embed_table
@@ -83,6 +126,9 @@ fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize) -> String 
     t.run(data, data, &RunOptions::default(), |_| {}).unwrap();
     let px = Tensor::from_slice(gpu, &[data.n, data.h, data.w, data.c], &data.images).unwrap();
     let k = cfg.classes;
+    if mirror {
+        mirror_channels(gpu, &mut t.model);
+    }
 
     let want_scores = graph_scores(gpu, &mut t.model, &px);
     let predicted = argmax(&want_scores, k);
@@ -169,7 +215,7 @@ fn engine_equals_graph_for_every_first_layer_variant() {
         ),
     ] {
         let cfg = config(Arch::Resnet, first, last, table, 12);
-        eprintln!("{}", check(gpu, &cfg, &data, 4));
+        eprintln!("{}", check(gpu, &cfg, &data, 4, false));
     }
 }
 
@@ -182,6 +228,21 @@ fn engine_equals_graph_for_resnet18_and_vgg_small() {
         (Arch::VggSmall, LastLayer::Float, TableKind::PerChannel),
     ] {
         let cfg = config(arch, FirstLayer::Embed, last, table, 16);
-        eprintln!("{}", check(gpu, &cfg, &data, 4));
+        eprintln!("{}", check(gpu, &cfg, &data, 4, false));
+    }
+}
+
+/// Negative batch-norm scales (see [`mirror_channels`]): the folded thresholds count
+/// downwards and the codes still equal the graph's, layer by layer.
+#[test]
+fn engine_equals_graph_with_negative_bn_scales() {
+    let gpu = gpu_or_skip!();
+    let data = common::quadrant_data(43, 256, 12, 3);
+    for (arch, first) in [
+        (Arch::Resnet, FirstLayer::Embed),
+        (Arch::VggSmall, FirstLayer::Int8),
+    ] {
+        let cfg = config(arch, first, LastLayer::Binary, TableKind::PerChannel, 12);
+        eprintln!("{}", check(gpu, &cfg, &data, 4, true));
     }
 }
