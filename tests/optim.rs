@@ -67,7 +67,7 @@ fn sgd_matches_reference_over_several_steps() {
                 "{what}: clip"
             );
             assert!(
-                got.iter().any(|&v| v == c.lo) && got.iter().any(|&v| v == c.hi),
+                got.contains(&c.lo) && got.contains(&c.hi),
                 "{what}: the clip bounds are never reached, so the case checks nothing"
             );
         }

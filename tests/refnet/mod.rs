@@ -89,12 +89,23 @@ struct ConvBnSaved {
     stats: BnBatchStats,
 }
 
+/// What a residual block saves.
+struct BlockSaved {
+    unit1: ConvBnSaved,
+    /// The first quantizer's input.
+    b1: Vec<f32>,
+    unit2: ConvBnSaved,
+    /// The block input's shape.
+    xs: [usize; 4],
+    /// The second quantizer's input, BN2(conv2(h)) + step * shortcut(x).
+    sum: Vec<f32>,
+}
+
 enum Saved {
     /// First layer: pixels, conv/BN, quantizer input.
     First(Vec<u8>, ConvBnSaved, Vec<f32>),
     Plain(ConvBnSaved, Vec<f32>),
-    /// unit1 (conv/BN, quantizer input), conv2/BN2, block input shape, quantizer input.
-    Block(ConvBnSaved, Vec<f32>, ConvBnSaved, [usize; 4], Vec<f32>),
+    Block(Box<BlockSaved>),
     Pool(Vec<i32>, [usize; 4]),
     /// Codes shape, pooled, effective weights, linear output (BN input, binary head).
     Head(
@@ -304,9 +315,14 @@ impl RefNet {
                         true,
                     );
                     let sum = shortcut_forward(&b2, &codes, shape, *o, *stride, spec.step());
-                    self.tape
-                        .push(Saved::Block(sv1, b1, sv2, shape, sum.clone()));
                     codes = quant_forward(spec, &sum);
+                    self.tape.push(Saved::Block(Box::new(BlockSaved {
+                        unit1: sv1,
+                        b1,
+                        unit2: sv2,
+                        xs: shape,
+                        sum,
+                    })));
                     shape = os;
                 }
                 Layer::Pool => {
@@ -406,8 +422,15 @@ impl RefNet {
                     Layer::Block {
                         name, o, stride, ..
                     },
-                    Saved::Block(sv1, b1, sv2, xs, sum),
+                    Saved::Block(bs),
                 ) => {
+                    let BlockSaved {
+                        unit1: sv1,
+                        b1,
+                        unit2: sv2,
+                        xs,
+                        sum,
+                    } = *bs;
                     let ds = quant_backward_codes(spec, &sum, &d);
                     let dx_short = shortcut_backward(&ds, xs, *o, *stride, spec.step());
                     let dh = self.conv_bn_back(
