@@ -158,7 +158,7 @@ fn check(gpu: &Gpu, cfg: &ModelConfig, batch: usize, seed: u64) -> String {
 }
 
 /// Depth-8 ResNet (three stages, strides 1, 2, 2, shortcuts with zero channels) with the
-/// pixel embedding (per-channel and shared tables) and both heads.
+/// pixel embedding (per-channel and shared tables), the other first layers and both heads.
 #[test]
 fn resnet8_gradients_match_the_reference_network() {
     let gpu = gpu_or_skip!();
@@ -181,6 +181,18 @@ fn resnet8_gradients_match_the_reference_network() {
             LastLayer::Binary,
             TableKind::PerChannel,
             6,
+        ),
+        (
+            FirstLayer::Naive,
+            LastLayer::Float,
+            TableKind::PerChannel,
+            10,
+        ),
+        (
+            FirstLayer::Bitplane,
+            LastLayer::Binary,
+            TableKind::PerChannel,
+            11,
         ),
     ] {
         let cfg = config(Arch::Resnet, first, last, table, 8, 3, 4);
