@@ -3,6 +3,8 @@
 //! sample, and (when PIXEMBED_DATA / PIXEMBED_FASHION_MNIST are set) the real data.
 //! CPU only.
 
+mod common;
+
 #[path = "data/batching.rs"]
 mod batching;
 #[path = "data/folders.rs"]

@@ -200,7 +200,7 @@ fn real_data(var: &str) -> Option<std::path::PathBuf> {
     match std::env::var(var) {
         Ok(p) if !p.is_empty() => Some(p.into()),
         _ => {
-            eprintln!("not run: set {var} to run this test on the real dataset");
+            common::record_skip(&format!("{var} not set"));
             None
         }
     }

@@ -54,7 +54,20 @@ impl IntModel {
         &mut self,
         rec: &mut Recorder,
         pixels: &Tensor,
+        marks: Option<&mut Vec<(String, usize)>>,
+    ) -> Result<Tensor> {
+        self.record_traced(rec, pixels, marks, None)
+    }
+
+    /// [`IntModel::record`], also collecting with `trace` the packed codes (and their
+    /// channels) after the first layer and after every unit, so tests can compare each
+    /// layer's codes with the training graph's.
+    pub fn record_traced(
+        &mut self,
+        rec: &mut Recorder,
+        pixels: &Tensor,
         mut marks: Option<&mut Vec<(String, usize)>>,
+        mut trace: Option<&mut Vec<(Tensor, usize)>>,
     ) -> Result<Tensor> {
         let n = pixels.shape()[0];
         let mut mark = |rec: &Recorder, name: String| {
@@ -79,6 +92,18 @@ impl IntModel {
                 return Err(Error::Invalid("integer model without a first layer".into()))
             }
         };
+        // The LUT alone gives the encoded input, not a layer's codes: traced only when fused.
+        if let Some(t) = trace.as_deref_mut() {
+            if self.lut.is_none() || done > 0 {
+                t.push((
+                    x.clone(),
+                    self.units
+                        .first()
+                        .filter(|_| done > 0)
+                        .map_or(self.cfg.width, |u| u.o),
+                ));
+            }
+        }
         let mut block_in: Option<(Tensor, usize)> = None;
         for (i, u) in self.units.iter().enumerate().skip(done) {
             mark(rec, format!("unit{i}.{}", u.desc.kind));
@@ -130,6 +155,9 @@ impl IntModel {
                 }
                 UnitKind::MaxPool => packed_pool::max2x2(rec, &x)?,
             };
+            if let Some(t) = trace.as_deref_mut() {
+                t.push((x.clone(), u.o));
+            }
         }
         let c_last = self.units.last().map_or(self.cfg.width, |u| u.o);
         mark(rec, "head".into());

@@ -34,11 +34,29 @@ macro_rules! gpu_or_skip {
         match common::gpu() {
             Some(g) => g,
             None => {
-                eprintln!("skipped (PIXEMBED_SKIP_GPU_TESTS=1)");
+                common::record_skip("PIXEMBED_SKIP_GPU_TESTS=1");
                 return;
             }
         }
     };
+}
+
+/// Report that the running test did not run, and why: on stderr, and as a line
+/// `SKIPPED <test>: <why>` appended to the file PIXEMBED_SKIP_LOG names (when set), which
+/// CI reads, since libtest hides a passing test's output.
+pub fn record_skip(why: &str) {
+    let thread = std::thread::current();
+    let line = format!("SKIPPED {}: {why}", thread.name().unwrap_or("?"));
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("PIXEMBED_SKIP_LOG").filter(|p| !p.is_empty()) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("PIXEMBED_SKIP_LOG {path:?}: {e}"));
+        writeln!(f, "{line}").unwrap();
+    }
 }
 
 pub fn rng(seed: u64) -> ChaCha8Rng {

@@ -1,6 +1,6 @@
 //! The real datasets, when present: PIXEMBED_DATA names the folder holding
 //! cifar10-jpeg/, PIXEMBED_FASHION_MNIST the Fashion-MNIST IDX folder. Without them
-//! these tests say so and pass.
+//! these tests pass after recording the skip (tests/common: PIXEMBED_SKIP_LOG).
 
 use pixembed::data::{
     self, CacheLocation, Format, LoadOptions, CIFAR10_CLASSES, FASHION_MNIST_CLASSES,
@@ -13,7 +13,7 @@ fn dataset_from_env(var: &str, sub: &str) -> Option<PathBuf> {
     match std::env::var_os(var) {
         Some(v) if !v.is_empty() => Some(PathBuf::from(v).join(sub).components().collect()),
         _ => {
-            eprintln!("not run: set {var} to run this test on the real dataset");
+            crate::common::record_skip(&format!("{var} not set"));
             None
         }
     }
