@@ -95,6 +95,10 @@ impl BasicBlock {
         self.conv2.visit(f);
         self.bn2.visit(f);
     }
+    pub fn visit_bn(&mut self, f: &mut dyn FnMut(&mut BatchNorm)) {
+        self.unit1.visit_bn(f);
+        f(&mut self.bn2);
+    }
 }
 
 /// 2x2 max pooling, stride 2, on codes (the max of codes is a code).

@@ -168,6 +168,10 @@ impl FirstLayer {
         Ok(())
     }
 
+    pub fn visit_bn(&mut self, f: &mut dyn FnMut(&mut super::norm::BatchNorm)) {
+        self.unit.visit_bn(f);
+    }
+
     pub fn visit(&mut self, f: &mut dyn FnMut(&mut Param)) {
         if let Some(t) = self.table.as_mut() {
             f(t);

@@ -102,6 +102,12 @@ impl Head {
         pool::global_avg_backward(rec, &dp, &shape)
     }
 
+    pub fn visit_bn(&mut self, f: &mut dyn FnMut(&mut BatchNorm)) {
+        if let Some(bn) = self.bn.as_mut() {
+            f(bn);
+        }
+    }
+
     pub fn visit(&mut self, f: &mut dyn FnMut(&mut Param)) {
         f(&mut self.w);
         if let Some(b) = self.bias.as_mut() {

@@ -181,6 +181,24 @@ impl Model {
     }
 
     /// Number of trainable scalars.
+    /// Every batch-norm layer, in order.
+    pub fn visit_bn(&mut self, f: &mut dyn FnMut(&mut BatchNorm)) {
+        self.first.visit_bn(f);
+        for layer in &mut self.body {
+            match layer {
+                BodyLayer::Block(b) => b.visit_bn(f),
+                BodyLayer::Plain(p) => p.visit_bn(f),
+                BodyLayer::Pool(_) => {}
+            }
+        }
+        self.head.visit_bn(f);
+    }
+
+    /// Set the running-statistics momentum of every batch-norm layer.
+    pub fn set_bn_momentum(&mut self, momentum: f32) {
+        self.visit_bn(&mut |bn| bn.momentum = momentum);
+    }
+
     pub fn parameter_count(&mut self) -> usize {
         let mut n = 0;
         self.visit(&mut |p| {

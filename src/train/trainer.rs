@@ -157,6 +157,8 @@ impl<'a> Trainer<'a> {
             )?;
             let labels = Tensor::from_slice(gpu, &[batch.len], &batch.labels)?;
             let mut rec = Recorder::new(gpu);
+            self.model
+                .set_bn_momentum(crate::nn::norm::momentum_at(self.progress.step));
             let logits = self.model.forward(&mut rec, &pixels, true)?;
             let out = loss::softmax_xent(&mut rec, &logits, &labels)?;
             self.model.backward(&mut rec, &out.dlogits)?;
