@@ -83,7 +83,7 @@ fn missing_or_bad_data_is_a_clear_error() {
     let o = pixembed(&["train", "--data", dir.to_str().unwrap(), "--dataset", "idx"]);
     assert!(!o.status.success());
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    let o = pixembed(&["train", "--depth", "21"]);
+    let o = pixembed(&["train", "--model", "resnet", "--depth", "21"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("6n+2"), "{}", stderr(&o));
 }
