@@ -234,21 +234,30 @@ fn out_of_memory_names_the_tensor() {
     }
     gpu_or_skip!();
     let exe = std::env::current_exe().unwrap();
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v 3000000; exec '{}' --exact out_of_memory_names_the_tensor --nocapture",
-            exe.display()
-        ))
-        .env("PIXEMBED_OOM_CHILD", "1")
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("OOM-RESULT"))
-        .unwrap_or_else(|| panic!("the child reported nothing:\n{out}\n{err}"));
+    // The software adapter has been seen to report no failure at all in one of many runs
+    // (every allocation granted); up to three children, and the first that ran out decides.
+    let mut line = String::new();
+    for _ in 0..3 {
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 3000000; exec '{}' --exact out_of_memory_names_the_tensor --nocapture",
+                exe.display()
+            ))
+            .env("PIXEMBED_OOM_CHILD", "1")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        line = out
+            .lines()
+            .find(|l| l.starts_with("OOM-RESULT"))
+            .unwrap_or_else(|| panic!("the child reported nothing:\n{out}\n{err}"))
+            .to_string();
+        if !line.starts_with("OOM-RESULT none") {
+            break;
+        }
+    }
     assert!(
         line.contains("out of memory")
             && line.contains("[8, 1024, 1024, 4]")
