@@ -120,8 +120,10 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         );
         let m = &trainer.model.cfg;
         println!(
-            "model: {:?} depth {} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
-            m.arch, m.depth, m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
+            "model: {:?}{} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
+            m.arch,
+            if m.arch == pixembed::nn::Arch::Resnet { format!(" depth {}", m.depth) } else { String::new() },
+            m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
         );
     }
     // The recipe goes to stdout, or to stderr when stdout carries JSON.
