@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod health;
 pub mod metrics;
 pub mod optimizer;
 pub mod plot;

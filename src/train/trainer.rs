@@ -5,12 +5,13 @@
 
 use super::checkpoint::{self, DataSettings, Progress, RunState};
 use super::config::TrainConfig;
+use super::health::{latent_signs, sign_flip_fraction};
 use super::metrics::{self, EpochMetrics};
 use super::optimizer;
 use crate::data::{Batcher, Dataset};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
-use crate::nn::{Model, ModelConfig, ParamKind};
+use crate::nn::{Model, ModelConfig};
 use crate::ops::loss;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -181,8 +182,12 @@ impl<'a> Trainer<'a> {
                 let words = log.to_vec::<u32>(gpu)?;
                 self.fold_log(&words, done, &batcher)?;
                 let ips = images as f64 / start.elapsed().as_secs_f64();
-                let flips =
-                    sign_flip_fraction(&signs_at_start, &latent_signs(gpu, &mut self.model)?);
+                // Reading every latent weight back costs a transfer: only for a visible bar.
+                let flips = if bar.is_hidden() {
+                    0.0
+                } else {
+                    sign_flip_fraction(&signs_at_start, &latent_signs(gpu, &mut self.model)?)
+                };
                 bar.set_position(done as u64);
                 bar.set_message(format!(
                     "loss {:.3}  top1 {:.1}%  flips {:.2}%  {ips:.0} img/s",
@@ -371,32 +376,6 @@ fn eval_batch(train_batch: usize, pixels_per_image: usize) -> usize {
     ((1usize << 21) / pixels_per_image.max(1))
         .min(512)
         .max(train_batch)
-}
-
-/// The sign (w >= 0, as the forward pass binarizes) of every latent binary weight, in
-/// visiting order.
-pub fn latent_signs(gpu: &Gpu, model: &mut Model) -> Result<Vec<bool>> {
-    let mut tensors = Vec::new();
-    model.visit(&mut |p| {
-        if p.kind == ParamKind::Latent {
-            tensors.push(p.value.clone());
-        }
-    });
-    let mut signs = Vec::new();
-    for t in tensors {
-        signs.extend(t.to_vec::<f32>(gpu)?.into_iter().map(|w| w >= 0.0));
-    }
-    Ok(signs)
-}
-
-/// The fraction of binary weights whose sign differs between two snapshots.
-pub fn sign_flip_fraction(before: &[bool], after: &[bool]) -> f64 {
-    let n = before.len().min(after.len());
-    if n == 0 {
-        return 0.0;
-    }
-    let flipped = before.iter().zip(after).filter(|(a, b)| a != b).count();
-    flipped as f64 / n as f64
 }
 
 /// Evaluate a model (BN in inference mode) on a dataset: (top-1, top-5). Images whose logits
