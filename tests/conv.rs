@@ -109,6 +109,23 @@ fn gpu_backward_weight(
     dw.to_vec(gpu).unwrap()
 }
 
+/// The forward plans that run `g` on this adapter: the general one first, then every
+/// register-blocked kernel that supports it (each forced, not only the chosen one).
+fn forward_plans(gpu: &Gpu, g: &ConvGeom) -> Vec<ForwardPlan> {
+    ForwardPlan::ALL
+        .into_iter()
+        .filter(|p| p.supports(gpu, g))
+        .collect()
+}
+
+/// The input-gradient plans that run `g` on this adapter, the general one first.
+fn data_grad_plans(gpu: &Gpu, g: &ConvGeom) -> Vec<DataGradPlan> {
+    DataGradPlan::ALL
+        .into_iter()
+        .filter(|p| p.supports(gpu, g))
+        .collect()
+}
+
 /// Tolerance for sums of `terms` products of values in [-1, 1] (reference in f64).
 fn tol(terms: usize) -> f32 {
     1e-6 * terms as f32 + 1e-5
@@ -120,7 +137,7 @@ fn forward_matches_reference_every_plan() {
     for (i, g) in edge_shapes().iter().enumerate() {
         let (x, w, _) = inputs(g, 10 * i as u64);
         let want = r::conv_forward(g, &x, &w);
-        for plan in [ForwardPlan::General, ForwardPlan::Tiled] {
+        for plan in forward_plans(gpu, g) {
             let got = gpu_forward(gpu, g, &x, &w, plan);
             let terms = g.kh * g.kw * g.c;
             common::assert_close(
@@ -148,7 +165,7 @@ fn forward_integer_codes_are_exact() {
             .map(|v| if v & 1 == 1 { 1.0 } else { -1.0 })
             .collect();
         let want = r::conv_forward(g, &x, &w);
-        for plan in [ForwardPlan::General, ForwardPlan::choose(g)] {
+        for plan in [ForwardPlan::General, ForwardPlan::choose(gpu, g)] {
             let got = gpu_forward(gpu, g, &x, &w, plan);
             common::assert_exact(&format!("integer forward {g:?} {plan:?}"), &got, &want);
         }
@@ -175,8 +192,8 @@ fn forward_large_channel_counts_split_into_chunks() {
     }
 }
 
-/// Shapes whose input (or, for the input gradient, dy) is at least 64 KiB, so the tiled
-/// plan reads it through uniform windows: stride 1 and 2, rows wide enough for two-row
+/// Shapes whose input (or, for the input gradient, dy) is at least 64 KiB, so the window
+/// plan can read it through uniform windows: stride 1 and 2, rows wide enough for two-row
 /// dispatches, a partial output group, odd
 /// width, no padding, 3 input channels, and more input channels than one weight table
 /// holds for 8 output channels.
@@ -202,31 +219,47 @@ fn windowed_shapes() -> Vec<ConvGeom> {
 
 #[test]
 fn windowed_shapes_match_reference() {
+    // Every register-blocked plan that supports a shape: tiled, window and texture.
     let gpu = gpu_or_skip!();
     for (i, g) in windowed_shapes().iter().enumerate() {
         let (x, w, dy) = inputs(g, 400 + 10 * i as u64);
         let want = r::conv_forward(g, &x, &w);
-        let got = gpu_forward(gpu, g, &x, &w, ForwardPlan::Tiled);
-        let terms = g.kh * g.kw * g.c;
-        common::assert_close(&format!("forward {g:?}"), &got, &want, tol(terms), 1e-5);
         // Codes 0..3 times +-1 weights: exact integer sums.
         let xi: Vec<f32> = x.iter().map(|v| ((v + 1.0) * 2.0).floor()).collect();
         let wi: Vec<f32> = w.iter().map(|v| v.signum()).collect();
-        let want = r::conv_forward(g, &xi, &wi);
-        let got = gpu_forward(gpu, g, &xi, &wi, ForwardPlan::Tiled);
-        common::assert_exact(&format!("integer forward {g:?}"), &got, &want);
-        if g.stride == 1 {
-            let want = r::conv_backward_data(g, &dy, &w);
-            let got = gpu_backward_data(gpu, g, &dy, &w, DataGradPlan::Tiled);
-            let terms = g.kh * g.kw * g.o;
+        let want_int = r::conv_forward(g, &xi, &wi);
+        for plan in forward_plans(gpu, g).into_iter().skip(1) {
+            let got = gpu_forward(gpu, g, &x, &w, plan);
+            let terms = g.kh * g.kw * g.c;
             common::assert_close(
-                &format!("backward_data {g:?}"),
+                &format!("forward {g:?} {plan:?}"),
                 &got,
                 &want,
                 tol(terms),
                 1e-5,
             );
+            let got = gpu_forward(gpu, g, &xi, &wi, plan);
+            common::assert_exact(&format!("integer forward {g:?} {plan:?}"), &got, &want_int);
         }
+        if g.stride == 1 {
+            backward_data_matches(gpu, g, &dy, &w, &data_grad_plans(gpu, g)[1..]);
+        }
+    }
+}
+
+/// The input gradient on each of `plans` against the reference.
+fn backward_data_matches(gpu: &Gpu, g: &ConvGeom, dy: &[f32], w: &[f32], plans: &[DataGradPlan]) {
+    let want = r::conv_backward_data(g, dy, w);
+    for &plan in plans {
+        let got = gpu_backward_data(gpu, g, dy, w, plan);
+        let terms = g.kh * g.kw * g.o;
+        common::assert_close(
+            &format!("backward_data {g:?} {plan:?}"),
+            &got,
+            &want,
+            tol(terms),
+            1e-5,
+        );
     }
 }
 
@@ -244,16 +277,7 @@ fn backward_data_stride2_matches_reference() {
     .enumerate()
     {
         let (_, w, dy) = inputs(g, 500 + i as u64);
-        let want = r::conv_backward_data(g, &dy, &w);
-        let got = gpu_backward_data(gpu, g, &dy, &w, DataGradPlan::Tiled);
-        let terms = g.kh * g.kw * g.o;
-        common::assert_close(
-            &format!("backward_data {g:?}"),
-            &got,
-            &want,
-            tol(terms),
-            1e-5,
-        );
+        backward_data_matches(gpu, g, &dy, &w, &data_grad_plans(gpu, g)[1..]);
     }
 }
 
@@ -262,18 +286,8 @@ fn backward_data_matches_reference_every_plan() {
     let gpu = gpu_or_skip!();
     for (i, g) in edge_shapes().iter().enumerate() {
         let (_, w, dy) = inputs(g, 30 + 10 * i as u64);
-        let want = r::conv_backward_data(g, &dy, &w);
-        for plan in [DataGradPlan::General, DataGradPlan::choose(g)] {
-            let got = gpu_backward_data(gpu, g, &dy, &w, plan);
-            let terms = g.kh * g.kw * g.o;
-            common::assert_close(
-                &format!("backward_data {g:?} {plan:?}"),
-                &got,
-                &want,
-                tol(terms),
-                1e-5,
-            );
-        }
+        let plans = [DataGradPlan::General, DataGradPlan::choose(gpu, g)];
+        backward_data_matches(gpu, g, &dy, &w, &plans);
     }
 }
 
@@ -351,7 +365,7 @@ fn backward_passes_match_finite_differences() {
                 .map(|(&y, &d)| y as f64 * d as f64)
                 .sum()
         };
-        let dx = gpu_backward_data(gpu, &g, &gy, &w, DataGradPlan::choose(&g));
+        let dx = gpu_backward_data(gpu, &g, &gy, &w, DataGradPlan::choose(gpu, &g));
         let dw = gpu_backward_weight(gpu, &g, &x, &gy, WeightGradPlan::choose(&g));
         let xs: Vec<usize> = (0..x.len()).step_by(7).collect();
         let fd = common::finite_diff(|xv| loss(xv, &w), &x, 0.05, &xs);
@@ -385,8 +399,8 @@ fn every_op_is_deterministic() {
     let (x, w, dy) = inputs(&g, 5);
     let run = || {
         (
-            gpu_forward(gpu, &g, &x, &w, ForwardPlan::choose(&g)),
-            gpu_backward_data(gpu, &g, &dy, &w, DataGradPlan::choose(&g)),
+            gpu_forward(gpu, &g, &x, &w, ForwardPlan::choose(gpu, &g)),
+            gpu_backward_data(gpu, &g, &dy, &w, DataGradPlan::choose(gpu, &g)),
             gpu_backward_weight(gpu, &g, &x, &dy, WeightGradPlan::choose(&g)),
         )
     };
@@ -415,7 +429,7 @@ fn bad_shapes_are_errors() {
         Tensor::zeros(gpu, pixembed::gpu::DType::F32, &wide.input_shape()).unwrap(),
         Tensor::zeros(gpu, pixembed::gpu::DType::F32, &wide.weight_shape()).unwrap(),
     );
-    assert!(!ForwardPlan::Tiled.supports(&wide));
+    assert!(!ForwardPlan::Tiled.supports(gpu, &wide));
     assert!(conv::forward_with(&mut rec, &wide, &xw, &ww, ForwardPlan::Tiled).is_err());
     assert!(conv::forward(&mut rec, &wide, &xw, &ww).is_ok());
     // A 15-wide kernel does not fit the tiled kernel's row segment.
@@ -424,7 +438,7 @@ fn bad_shapes_are_errors() {
         Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.output_shape()).unwrap(),
         Tensor::zeros(gpu, pixembed::gpu::DType::F32, &g2.weight_shape()).unwrap(),
     );
-    assert!(!DataGradPlan::Tiled.supports(&g2));
+    assert!(!DataGradPlan::Tiled.supports(gpu, &g2));
     assert!(conv::backward_data_with(&mut rec, &g2, &dy2, &w2, DataGradPlan::Tiled).is_err());
     assert!(conv::backward_weight_with(&mut rec, &g, &x, &dy, WeightGradPlan::Chunked).is_err());
 }

@@ -1,6 +1,5 @@
 //! Decode image files to RGB pixels on all cores.
 
-use super::folder::ImageFile;
 use super::resize::prepare_image;
 use crate::{Error, Result};
 use image::ImageReader;
@@ -29,10 +28,13 @@ pub(crate) struct Target<'a> {
     pub like: &'a Path,
 }
 
-/// Decode `files` into one NHWC buffer of RGB pixels (`files.len() * h * w * 3` bytes),
-/// splitting the files into one contiguous run per thread (2 or more threads). The first
-/// failure stops the other threads and is returned.
-pub(crate) fn decode_images(files: &[ImageFile], target: &Target) -> Result<Vec<u8>> {
+/// Decode the image files at `files` into one NHWC buffer of RGB pixels
+/// (`files.len() * h * w * 3` bytes), splitting the files into one contiguous run per thread
+/// (2 or more threads). The first failure stops the other threads and is returned.
+pub(crate) fn decode_images<P: AsRef<Path> + Sync>(
+    files: &[P],
+    target: &Target,
+) -> Result<Vec<u8>> {
     let image_len = super::size::pixel_bytes(
         "decoded images",
         1,
@@ -68,14 +70,14 @@ pub(crate) fn decode_images(files: &[ImageFile], target: &Target) -> Result<Vec<
                         if failed.load(Ordering::Relaxed) {
                             break;
                         }
-                        if let Err(e) = decode_into(&file.path, target, pixels) {
+                        if let Err(e) = decode_into(file.as_ref(), target, pixels) {
                             failed.store(true, Ordering::Relaxed);
                             return Err(e);
                         }
                     }
                     Ok(())
                 });
-                (handle, &chunk[0].path)
+                (handle, chunk[0].as_ref())
             })
             .collect();
         handles

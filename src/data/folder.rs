@@ -29,6 +29,12 @@ pub(crate) struct ImageFile {
     modified_ns: u128,
 }
 
+impl AsRef<Path> for ImageFile {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// Load an image folder. Classes are the sub-directories of `train/`, sorted by name
 /// (label = position), and `test/` must have the same ones. Files with the extensions
 /// png, jpg, jpeg (any case) are read, sorted by name within a class, then interleaved

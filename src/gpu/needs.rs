@@ -15,6 +15,16 @@ use serde::Serialize;
 /// embedding's code table (`UNIFORM_CODE_BYTES`), each 64 KiB, the baseline's uniform limit.
 const UNIFORM_STAGING_BYTES: u64 = 64 * 1024;
 
+/// Whether the texture f32 convolutions may run: `PIXEMBED_CONV_TEXTURE=0` (or `off`) turns
+/// them off (the buffer kernels then run every shape, for comparisons and for adapters whose
+/// texture reads are slow).
+pub fn conv_textures_enabled() -> bool {
+    !matches!(
+        std::env::var("PIXEMBED_CONV_TEXTURE").as_deref(),
+        Ok("0") | Ok("off")
+    )
+}
+
 /// One choice pixembed makes from the adapter's capabilities.
 #[derive(Clone, Debug, Serialize)]
 pub struct PathTaken {
@@ -70,13 +80,9 @@ impl Readiness {
                 )
             },
         });
-        let textures_off = matches!(
-            std::env::var("PIXEMBED_CONV_TEXTURE").as_deref(),
-            Ok("0") | Ok("off")
-        );
         paths.push(PathTaken {
             what: "texture f32 convolutions",
-            path: if textures_off {
+            path: if !conv_textures_enabled() {
                 "off (PIXEMBED_CONV_TEXTURE=0): buffer kernels".into()
             } else {
                 format!(

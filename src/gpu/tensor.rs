@@ -177,7 +177,7 @@ impl Tensor {
         &self.buf
     }
     /// Error unless the tensor has this dtype and shape.
-    pub fn expect(&self, what: &str, dtype: DType, shape: &[usize]) -> Result<()> {
+    pub fn check_shape(&self, what: &str, dtype: DType, shape: &[usize]) -> Result<()> {
         if self.dtype != dtype || self.shape != shape {
             return Err(Error::shape(format!(
                 "{what}: expected {dtype:?} {shape:?}, got {self:?}"

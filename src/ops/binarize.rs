@@ -67,7 +67,7 @@ pub fn forward(rec: &mut Recorder, w: &Tensor, per_channel: bool) -> Result<(Ten
 /// weight passes to the latent weight where it is inside the clip range).
 pub fn backward(rec: &mut Recorder, w: &Tensor, dwb: &Tensor) -> Result<Tensor> {
     let p = params("binarize backward", w)?;
-    dwb.expect("binarize upstream gradient", DType::F32, w.shape())?;
+    dwb.check_shape("binarize upstream gradient", DType::F32, w.shape())?;
     let dw = Tensor::empty(rec.gpu(), DType::F32, w.shape())?;
     rec.dispatch(
         &Kernel::new("binarize", "backward"),

@@ -77,7 +77,7 @@ fn row_pass(
 
 fn check_channel_vectors(what: &str, c: usize, vs: &[(&str, &Tensor)]) -> Result<()> {
     for (name, t) in vs {
-        t.expect(&format!("{what} {name}"), DType::F32, &[c])?;
+        t.check_shape(&format!("{what} {name}"), DType::F32, &[c])?;
     }
     Ok(())
 }
@@ -215,7 +215,7 @@ pub fn backward(
     saved: &BnSaved,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let (rows, c) = rows_and_channels("batch-norm input", x)?;
-    dy.expect("batch-norm upstream gradient", DType::F32, x.shape())?;
+    dy.check_shape("batch-norm upstream gradient", DType::F32, x.shape())?;
     check_channel_vectors(
         "batch-norm",
         c,

@@ -120,7 +120,7 @@ fn check_f32(what: &str, t: &Tensor) -> Result<()> {
 
 fn check_same(what: &str, a: &Tensor, b: &Tensor) -> Result<()> {
     check_f32(what, a)?;
-    b.expect(what, DType::F32, a.shape())
+    b.check_shape(what, DType::F32, a.shape())
 }
 
 /// c = a + b (equal shapes).
@@ -163,7 +163,7 @@ pub fn scale(rec: &mut Recorder, x: &Tensor, alpha: f32) -> Result<Tensor> {
 /// y[.., c] = x[.., c] * s\[c\], with s of shape \[C\] and C the last dimension of x.
 pub fn scale_channels(rec: &mut Recorder, x: &Tensor, s: &Tensor) -> Result<Tensor> {
     let (rows, c) = rows_and_channels("scale_channels input", x)?;
-    s.expect("scale_channels scale", DType::F32, &[c])?;
+    s.check_shape("scale_channels scale", DType::F32, &[c])?;
     let rc = RowChunks::new(rows, c);
     let y = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
     let p = chunk_params(rc);
@@ -215,7 +215,7 @@ pub fn column_sums(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
 /// out\[c\] = sum over rows of a[.., c] * b[.., c] (deterministic, as [`column_sums`]).
 pub fn column_dots(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (rows, c) = rows_and_channels("column_dots input", a)?;
-    b.expect("column_dots second input", DType::F32, a.shape())?;
+    b.check_shape("column_dots second input", DType::F32, a.shape())?;
     let rc = RowChunks::new(rows, c);
     let partial = Tensor::empty(rec.gpu(), DType::F32, &[rc.chunks, c])?;
     let p = chunk_params(rc);

@@ -226,7 +226,7 @@ pub fn backward(
 ) -> Result<Tensor> {
     let shape = Shape::check(spec, table, pixels)?;
     let ps = pixels.shape();
-    dvalue.expect(
+    dvalue.check_shape(
         "embedding upstream gradient",
         DType::F32,
         &[ps[0], ps[1], ps[2], shape.channels * shape.dim],

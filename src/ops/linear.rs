@@ -95,7 +95,7 @@ pub fn forward(
 ) -> Result<Tensor> {
     let (n, i, o) = dims(x, w)?;
     if let Some(b) = bias {
-        b.expect("linear bias", DType::F32, &[o])?;
+        b.check_shape("linear bias", DType::F32, &[o])?;
     }
     // A = x (a_m = I, a_k = 1), B[k, j] = w[j, k] (b_k = 1, b_j = I).
     strided_matmul(rec, (n, o, i), x, (i, 1), w, (1, i), bias)
@@ -110,7 +110,7 @@ pub fn backward(
     dy: &Tensor,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let (n, i, o) = dims(x, w)?;
-    dy.expect("linear upstream gradient", DType::F32, &[n, o])?;
+    dy.check_shape("linear upstream gradient", DType::F32, &[n, o])?;
     // dbias[o] = sum_n dy[n, o]
     let dbias = elementwise::column_sums(rec, dy)?;
     // dx[n, i] = sum_o dy[n, o] w[o, i]: A = dy (a_m = O, a_k = 1), B = w (b_k = I, b_j = 1).

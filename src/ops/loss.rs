@@ -52,8 +52,8 @@ fn check_shapes(logits: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {
             "logits: expected f32 [N, K], got {logits:?}"
         )));
     };
-    logits.expect("logits", DType::F32, &[n, k])?;
-    labels.expect(
+    logits.check_shape("logits", DType::F32, &[n, k])?;
+    labels.check_shape(
         "labels (one class index per row of logits)",
         DType::I32,
         &[n],

@@ -54,14 +54,14 @@ struct SumsqParams {
 /// Error unless every state tensor is f32 of the parameter's shape and no two share a buffer
 /// (each is bound once, some read-write).
 fn check_state(param: &Tensor, others: &[(&str, &Tensor)]) -> Result<()> {
-    param.expect("optimizer parameter", DType::F32, param.shape())?;
+    param.check_shape("optimizer parameter", DType::F32, param.shape())?;
     if param.numel() > u32::MAX as usize {
         return Err(Error::shape(format!(
             "optimizer parameter {param:?} is too large"
         )));
     }
     for (i, (what, t)) in others.iter().enumerate() {
-        t.expect(what, DType::F32, param.shape())?;
+        t.check_shape(what, DType::F32, param.shape())?;
         let clash = Arc::ptr_eq(t.pooled(), param.pooled())
             || others[..i]
                 .iter()
@@ -240,7 +240,7 @@ pub fn grad_norm_sq(rec: &mut Recorder, grads: &[&Tensor]) -> Result<Tensor> {
     let mut offsets = Vec::with_capacity(grads.len());
     let mut total = 0usize;
     for (i, g) in grads.iter().enumerate() {
-        g.expect(&format!("gradient {i}"), DType::F32, g.shape())?;
+        g.check_shape(&format!("gradient {i}"), DType::F32, g.shape())?;
         offsets.push(total);
         total += g.numel().div_ceil(SUMSQ_BLOCK) * SUMSQ_WG;
     }

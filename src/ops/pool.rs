@@ -96,7 +96,7 @@ pub fn max_forward(
     stride: usize,
 ) -> Result<(Tensor, Tensor)> {
     let g = Geom::new("max pool", x.shape(), k, stride)?;
-    x.expect("max pool input", DType::F32, &g.input)?;
+    x.check_shape("max pool input", DType::F32, &g.input)?;
     if x.numel() > i32::MAX as usize {
         return Err(Error::shape(format!(
             "max pool: {x:?} has too many elements for i32 argmax indices"
@@ -134,8 +134,8 @@ pub fn max_backward(
             )))
         }
     };
-    dy.expect("max pool upstream gradient", DType::F32, &output)?;
-    argmax.expect("max pool argmax", DType::I32, &output)?;
+    dy.check_shape("max pool upstream gradient", DType::F32, &output)?;
+    argmax.check_shape("max pool argmax", DType::I32, &output)?;
     let g = Geom {
         input,
         output,
@@ -156,7 +156,7 @@ pub fn max_backward(
 /// Average pool: y = sum over the k x k window / (k * k).
 pub fn avg_forward(rec: &mut Recorder, x: &Tensor, k: usize, stride: usize) -> Result<Tensor> {
     let g = Geom::new("average pool", x.shape(), k, stride)?;
-    x.expect("average pool input", DType::F32, &g.input)?;
+    x.check_shape("average pool input", DType::F32, &g.input)?;
     let y = Tensor::empty(rec.gpu(), DType::F32, &g.output)?;
     run(rec, "avg_forward", g.params(y.numel()), &[x, &y])?;
     Ok(y)
@@ -171,7 +171,7 @@ pub fn avg_backward(
     stride: usize,
 ) -> Result<Tensor> {
     let g = Geom::new("average pool backward", input_shape, k, stride)?;
-    dy.expect("average pool upstream gradient", DType::F32, &g.output)?;
+    dy.check_shape("average pool upstream gradient", DType::F32, &g.output)?;
     let dx = Tensor::empty(rec.gpu(), DType::F32, &g.input)?;
     run(rec, "avg_backward", g.params(dx.numel()), &[dy, &dx])?;
     Ok(dx)
@@ -180,7 +180,7 @@ pub fn avg_backward(
 /// Global average pool: [n, h, w, c] -> [n, c], y = mean over the h * w pixels.
 pub fn global_avg_forward(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     let g = global_geom("global average pool", x.shape())?;
-    x.expect("global average pool input", DType::F32, &g.input)?;
+    x.check_shape("global average pool input", DType::F32, &g.input)?;
     let [n, _, _, c] = g.input;
     let y = Tensor::empty(rec.gpu(), DType::F32, &[n, c])?;
     run(rec, "global_avg_forward", g.params(n * c), &[x, &y])?;
@@ -195,7 +195,7 @@ pub fn global_avg_backward(
 ) -> Result<Tensor> {
     let g = global_geom("global average pool backward", input_shape)?;
     let [n, _, _, c] = g.input;
-    dy.expect("global average pool upstream gradient", DType::F32, &[n, c])?;
+    dy.check_shape("global average pool upstream gradient", DType::F32, &[n, c])?;
     let dx = Tensor::empty(rec.gpu(), DType::F32, &g.input)?;
     run(rec, "global_avg_backward", g.params(dx.numel()), &[dy, &dx])?;
     Ok(dx)

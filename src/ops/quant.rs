@@ -25,7 +25,7 @@ fn params(spec: QuantSpec, n: usize) -> Params {
 
 /// Codes (as f32, any shape) of `x`.
 pub fn forward(rec: &mut Recorder, spec: QuantSpec, x: &Tensor) -> Result<Tensor> {
-    x.expect("quant input", DType::F32, x.shape())?;
+    x.check_shape("quant input", DType::F32, x.shape())?;
     let y = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
     let p = params(spec, x.numel());
     let groups = grid_for(rec.gpu(), x.numel(), 256);
@@ -44,7 +44,7 @@ pub fn backward(
     x: &Tensor,
     dvalue: &Tensor,
 ) -> Result<Tensor> {
-    dvalue.expect("quant upstream gradient", DType::F32, x.shape())?;
+    dvalue.check_shape("quant upstream gradient", DType::F32, x.shape())?;
     let dx = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
     let p = params(spec, x.numel());
     let groups = grid_for(rec.gpu(), x.numel(), 256);
@@ -69,7 +69,7 @@ pub fn backward_codes(
     x: &Tensor,
     dcodes: &Tensor,
 ) -> Result<Tensor> {
-    dcodes.expect("quant upstream gradient", DType::F32, x.shape())?;
+    dcodes.check_shape("quant upstream gradient", DType::F32, x.shape())?;
     let dx = Tensor::empty(rec.gpu(), DType::F32, x.shape())?;
     let p = params(spec, x.numel());
     let groups = grid_for(rec.gpu(), x.numel(), 256);

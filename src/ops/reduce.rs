@@ -26,7 +26,7 @@ pub fn sum_rows(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
             "sum_rows: expected a 2-D f32 [R, C] tensor, got {x:?}"
         )));
     };
-    x.expect("sum_rows input", DType::F32, &[rows, cols])?;
+    x.check_shape("sum_rows input", DType::F32, &[rows, cols])?;
     if cols == 0 {
         return Err(Error::shape(format!(
             "sum_rows: the input {x:?} has no columns"

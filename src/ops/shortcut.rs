@@ -67,7 +67,7 @@ pub fn forward(
     // One invocation per output pixel.
     let pixels = a.numel() / a.shape().get(3).copied().unwrap_or(1).max(1);
     let p = params(codes.shape(), a.shape(), stride, step, pixels)?;
-    a.expect("shortcut pre-activation", DType::F32, a.shape())?;
+    a.check_shape("shortcut pre-activation", DType::F32, a.shape())?;
     let out = Tensor::empty(rec.gpu(), DType::F32, a.shape())?;
     let groups = grid_for(rec.gpu(), pixels, 256);
     rec.dispatch(

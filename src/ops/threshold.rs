@@ -46,8 +46,8 @@ impl Thresholds {
     pub fn check(&self, o: usize) -> Result<()> {
         check_bits("threshold", self.bits)?;
         self.values
-            .expect("threshold values", DType::I32, &[o, levels(self.bits)])?;
-        self.flags.expect("threshold flags", DType::I32, &[o])
+            .check_shape("threshold values", DType::I32, &[o, levels(self.bits)])?;
+        self.flags.check_shape("threshold flags", DType::I32, &[o])
     }
 }
 

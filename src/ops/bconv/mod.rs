@@ -146,19 +146,19 @@ fn check(geom: &ConvGeom, bits: u32, x: &Tensor, w: &Tensor, out: Output) -> Res
     geom.check()?;
     check_bits("bconv input", bits)?;
     let cw = words_for(geom.c);
-    x.expect(
+    x.check_shape(
         "bconv input",
         DType::Bits,
         &[geom.n, geom.h, geom.w, bits as usize, cw],
     )?;
-    w.expect(
+    w.check_shape(
         "bconv weights",
         DType::Bits,
         &[geom.o, geom.kh, geom.kw, cw],
     )?;
     match out {
         Output::I32 => Ok(()),
-        Output::Scaled(scale) => scale.expect("bconv scale", DType::F32, &[geom.o]),
+        Output::Scaled(scale) => scale.check_shape("bconv scale", DType::F32, &[geom.o]),
         Output::Threshold(th) => th.check(geom.o),
         Output::Residual(r) => r.check(geom),
     }

@@ -47,8 +47,8 @@ impl Residual<'_> {
             )));
         }
         self.thresholds
-            .expect("residual thresholds", DType::I32, &[o, n_lv + 1, n_lv])?;
+            .check_shape("residual thresholds", DType::I32, &[o, n_lv + 1, n_lv])?;
         self.flags
-            .expect("residual flags", DType::I32, &[o, n_lv + 1])
+            .check_shape("residual flags", DType::I32, &[o, n_lv + 1])
     }
 }

@@ -10,21 +10,27 @@
 //! and dx is the same stride-1 convolution of dd: more multiplications (most by zero), but
 //! on the fast kernel.
 
+use super::blocked::BlockedConv;
+use super::kernel::BlockedKernel;
 use super::pack::View;
-use super::tiled::{self, TiledConv};
-use super::{check_geom, expect_f32, GeneralParams};
+use super::{check_f32, check_geom, GeneralParams};
 use crate::error::{Error, Result};
-use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
+use crate::gpu::{grid_for, Arg, DType, Gpu, Kernel, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
 
-/// How the gradient w.r.t. the input runs.
+/// How the gradient w.r.t. the input runs: the general kernel, or the flipped convolution
+/// (dy dilated first at stride above 1) on one of the forward pass's register-blocked
+/// kernels (see [`super::ForwardPlan`] for what each runs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataGradPlan {
     /// One input element per invocation (conv_general.wgsl): any shape.
     General,
-    /// The flipped convolution on the register-blocked kernel (dy dilated first at stride
-    /// above 1).
+    /// The flipped convolution on the tiled kernel (conv_tiled.wgsl).
     Tiled,
+    /// The flipped convolution on the windowed kernel (conv_window.wgsl).
+    Window,
+    /// The flipped convolution on the texture kernel (conv_tex.wgsl).
+    Texture,
 }
 
 /// Rows and columns of dy dilated by the stride: Ho*s and Wo*s. (Ho-1)*s + 1 rows would
@@ -36,9 +42,9 @@ fn dilated(g: &ConvGeom) -> (usize, usize) {
 }
 
 /// The flipped, transposed stride-1 convolution (dilated) dy -> dx.
-fn view(g: &ConvGeom) -> TiledConv {
+fn view(g: &ConvGeom) -> BlockedConv {
     let (hd, wd) = dilated(g);
-    TiledConv {
+    BlockedConv {
         n: g.n,
         h: hd,
         w: wd,
@@ -55,20 +61,36 @@ fn view(g: &ConvGeom) -> TiledConv {
 }
 
 impl DataGradPlan {
-    /// Whether this plan can run a geometry.
-    pub fn supports(&self, g: &ConvGeom) -> bool {
+    /// Every plan, slowest first.
+    pub const ALL: [DataGradPlan; 4] = [
+        DataGradPlan::General,
+        DataGradPlan::Tiled,
+        DataGradPlan::Window,
+        DataGradPlan::Texture,
+    ];
+
+    fn kernel(self) -> Option<BlockedKernel> {
         match self {
-            DataGradPlan::General => true,
-            DataGradPlan::Tiled => view(g).supported(),
+            DataGradPlan::General => None,
+            DataGradPlan::Tiled => Some(BlockedKernel::Tiled),
+            DataGradPlan::Window => Some(BlockedKernel::Window),
+            DataGradPlan::Texture => Some(BlockedKernel::Texture),
         }
     }
 
-    /// The default plan: the tiled kernel where supported, the general kernel otherwise.
-    pub fn choose(g: &ConvGeom) -> Self {
-        if DataGradPlan::Tiled.supports(g) {
-            DataGradPlan::Tiled
-        } else {
-            DataGradPlan::General
+    /// Whether this plan can run a geometry on this adapter.
+    pub fn supports(&self, gpu: &Gpu, g: &ConvGeom) -> bool {
+        self.kernel().is_none_or(|k| k.supports(gpu, &view(g)))
+    }
+
+    /// The default plan: the fastest kernel that runs the flipped convolution (as for
+    /// [`super::ForwardPlan::choose`]), the general one where none does.
+    pub fn choose(gpu: &Gpu, g: &ConvGeom) -> Self {
+        match BlockedKernel::choose(gpu, &view(g)) {
+            None => DataGradPlan::General,
+            Some(BlockedKernel::Tiled) => DataGradPlan::Tiled,
+            Some(BlockedKernel::Window) => DataGradPlan::Window,
+            Some(BlockedKernel::Texture) => DataGradPlan::Texture,
         }
     }
 }
@@ -80,7 +102,8 @@ pub fn backward_data(
     dy: &Tensor,
     w: &Tensor,
 ) -> Result<Tensor> {
-    backward_data_with(rec, geom, dy, w, DataGradPlan::choose(geom))
+    let plan = DataGradPlan::choose(rec.gpu(), geom);
+    backward_data_with(rec, geom, dy, w, plan)
 }
 
 /// [`backward_data`] with an explicit plan.
@@ -92,26 +115,26 @@ pub fn backward_data_with(
     plan: DataGradPlan,
 ) -> Result<Tensor> {
     check_geom(geom)?;
-    expect_f32(
+    check_f32(
         "conv backward_data upstream gradient",
         dy,
         geom.output_shape(),
     )?;
-    expect_f32("conv backward_data weights", w, geom.weight_shape())?;
-    if !plan.supports(geom) {
+    check_f32("conv backward_data weights", w, geom.weight_shape())?;
+    if !plan.supports(rec.gpu(), geom) {
         return Err(Error::Invalid(format!(
             "conv backward_data: plan {plan:?} does not support {geom:?}"
         )));
     }
-    match plan {
-        DataGradPlan::Tiled if geom.stride == 1 => {
-            tiled::run(rec, &view(geom), geom, View::FlippedTransposed, dy, w)
+    match plan.kernel() {
+        Some(k) if geom.stride == 1 => {
+            k.run(rec, &view(geom), geom, View::FlippedTransposed, dy, w)
         }
-        DataGradPlan::Tiled => {
+        Some(k) => {
             let dd = dilate(rec, geom, dy)?;
-            tiled::run(rec, &view(geom), geom, View::FlippedTransposed, &dd, w)
+            k.run(rec, &view(geom), geom, View::FlippedTransposed, &dd, w)
         }
-        DataGradPlan::General => {
+        None => {
             let dx = Tensor::empty(rec.gpu(), DType::F32, &geom.input_shape())?;
             let total = dx.numel();
             let p = GeneralParams::new(geom, total);

@@ -5,7 +5,7 @@
 //! 64 KiB uniform window, writes one partial dw per chunk (shaders/conv_wgrad.wgsl) and sums
 //! the partials in chunk order (shaders/conv_reduce.wgsl).
 
-use super::{check_geom, expect_f32, GeneralParams};
+use super::{check_f32, check_geom, GeneralParams};
 use crate::error::{Error, Result};
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
@@ -109,8 +109,8 @@ pub fn backward_weight_with(
     plan: WeightGradPlan,
 ) -> Result<Tensor> {
     check_geom(geom)?;
-    expect_f32("conv backward_weight input", x, geom.input_shape())?;
-    expect_f32(
+    check_f32("conv backward_weight input", x, geom.input_shape())?;
+    check_f32(
         "conv backward_weight upstream gradient",
         dy,
         geom.output_shape(),

@@ -2,8 +2,11 @@
 //! [`crate::ops::layout`]). Forward, gradient w.r.t. the input and gradient w.r.t. the
 //! weights; the reference twin is [`crate::reference::conv`].
 //!
-//! Each op has a general kernel (any shape, one output per invocation) and a faster plan
-//! chosen by shape ([`ForwardPlan`], [`DataGradPlan`], [`WeightGradPlan`]); all sums run in a
+//! Each op has a general kernel (any shape, one output per invocation) and faster plans
+//! chosen by shape and adapter ([`ForwardPlan`], [`DataGradPlan`], [`WeightGradPlan`]). A
+//! forward or input-gradient plan names one kernel, and `forward_with` /
+//! `backward_data_with` run exactly that one; the weight gradient's chunked plan picks its
+//! texture, windowed or chunked kernel by shape. All sums run in a
 //! fixed order, so two runs are bit-identical, and integer-valued inputs give exact integer
 //! sums below 2^24.
 //!
@@ -30,7 +33,9 @@
 
 mod backward_data;
 mod backward_weight;
+mod blocked;
 mod forward;
+mod kernel;
 mod pack;
 mod texture;
 mod tiled;
@@ -45,16 +50,6 @@ pub use forward::{forward, forward_with, ForwardPlan};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Tensor};
 use crate::ops::layout::ConvGeom;
-
-/// Whether the texture kernels may run: `PIXEMBED_CONV_TEXTURE=0` turns them off (the
-/// windowed and tiled kernels then run every shape, for comparisons and for adapters whose
-/// texture reads are slow).
-fn textures_enabled() -> bool {
-    !matches!(
-        std::env::var("PIXEMBED_CONV_TEXTURE").as_deref(),
-        Ok("0") | Ok("off")
-    )
-}
 
 /// Error unless the geometry is usable and every index fits the kernels' u32 arithmetic.
 fn check_geom(g: &ConvGeom) -> Result<()> {
@@ -75,8 +70,8 @@ fn check_geom(g: &ConvGeom) -> Result<()> {
     Ok(())
 }
 
-fn expect_f32(what: &str, t: &Tensor, shape: [usize; 4]) -> Result<()> {
-    t.expect(what, DType::F32, &shape)
+fn check_f32(what: &str, t: &Tensor, shape: [usize; 4]) -> Result<()> {
+    t.check_shape(what, DType::F32, &shape)
 }
 
 /// Shape fields shared by the general kernels (conv_general.wgsl).

@@ -5,8 +5,8 @@
 //! per convolution. Serves the forward pass and the stride-1 gradient w.r.t. the input.
 //! Measured on [64,32,32,64] (lavapipe): about 2.1x the windowed kernel.
 
+use super::blocked::BlockedConv;
 use super::pack::{pack_into, View};
-use super::tiled::TiledConv;
 use crate::error::Result;
 use crate::gpu::{grid, Arg, DType, Gpu, Kernel, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
@@ -23,11 +23,10 @@ const ROW_CHANNELS: usize = 64;
 /// Whether the kernel handles this shape on this adapter: KW = 3 at stride 1, channel
 /// counts the texels and groups divide, input rows of whole 256-byte pitches, both
 /// textures within the 2-D size limit and the tiles within one grid row.
-pub(super) fn supported(gpu: &Gpu, tc: &TiledConv) -> bool {
+pub(super) fn supported(gpu: &Gpu, tc: &BlockedConv) -> bool {
     let max = gpu.limits().max_texture_dimension_2d as usize;
     let tiles = tc.n * tc.ho * tc.wo.div_ceil(TILE_W);
-    super::textures_enabled()
-        && tc.kw == 3
+    tc.kw == 3
         && tc.stride == 1
         && tc.cin.is_multiple_of(4)
         && tc.cout.is_multiple_of(GROUP)
@@ -61,7 +60,7 @@ struct TexParams {
 /// and the table into textures, one dispatch.
 pub(super) fn run(
     rec: &mut Recorder,
-    tc: &TiledConv,
+    tc: &BlockedConv,
     geom: &ConvGeom,
     view: View,
     x: &Tensor,

@@ -1,8 +1,9 @@
-//! The register-blocked convolution kernel (shaders/conv_tiled.wgsl, or the windowed kernel
-//! in [`super::window`] where it applies): 4 output pixels of a
-//! row times 16 output channels per invocation, the channel group's weights in a uniform
-//! table. Used by the forward pass and by the stride-1 gradient w.r.t. the input.
+//! The tiled convolution kernel (shaders/conv_tiled.wgsl): 4 output pixels of a row times
+//! 16 output channels per invocation, the channel group's weights in a uniform table. Runs
+//! any kernel up to the shader's row segment; the forward pass and the gradient w.r.t. the
+//! input use it where the windowed and texture kernels do not apply.
 
+use super::blocked::BlockedConv;
 use super::pack::{pack_group, View, TABLE_FLOATS};
 use crate::error::Result;
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
@@ -15,31 +16,10 @@ const WORKGROUP: u32 = 64;
 /// Longest row segment of one tile (MAX_SEG in the shader).
 const MAX_SEG: usize = 16;
 
-/// A convolution as the tiled kernel sees it: input [n, h, w, cin], output
-/// [n, ho, wo, cout], a kh x kw kernel at `stride`, padding `pad_y` rows and `pad_x` columns
-/// (negative: cropping).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct TiledConv {
-    pub n: usize,
-    pub h: usize,
-    pub w: usize,
-    pub cin: usize,
-    pub ho: usize,
-    pub wo: usize,
-    pub cout: usize,
-    pub kh: usize,
-    pub kw: usize,
-    pub stride: usize,
-    pub pad_y: isize,
-    pub pad_x: isize,
-}
-
-impl TiledConv {
-    /// Whether the kernel handles this shape: the row segment a tile reads fits the
-    /// shader's window and one group's weights for one input channel fit a table.
-    pub fn supported(&self) -> bool {
-        (TILE_W - 1) * self.stride + self.kw <= MAX_SEG && self.kh * self.kw * GROUP <= TABLE_FLOATS
-    }
+/// Whether the kernel handles this shape: the row segment a tile reads fits the shader's
+/// window and one group's weights for one input channel fit a table.
+pub(super) fn supported(tc: &BlockedConv) -> bool {
+    (TILE_W - 1) * tc.stride + tc.kw <= MAX_SEG && tc.kh * tc.kw * GROUP <= TABLE_FLOATS
 }
 
 #[repr(C)]
@@ -67,18 +47,12 @@ struct TiledParams {
 /// chunks of a group summed into y in order. `geom` and `view` say how to pack `w`.
 pub(super) fn run(
     rec: &mut Recorder,
-    tc: &TiledConv,
+    tc: &BlockedConv,
     geom: &ConvGeom,
     view: View,
     x: &Tensor,
     w: &Tensor,
 ) -> Result<Tensor> {
-    if super::texture::supported(rec.gpu(), tc) {
-        return super::texture::run(rec, tc, geom, view, x, w);
-    }
-    if super::window::supported(tc) {
-        return super::window::run(rec, tc, geom, view, x, w);
-    }
     let y = Tensor::empty(rec.gpu(), DType::F32, &[tc.n, tc.ho, tc.wo, tc.cout])?;
     let tiles_x = tc.wo.div_ceil(TILE_W);
     let tiles = tc.n * tc.ho * tiles_x;

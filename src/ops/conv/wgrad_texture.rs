@@ -24,7 +24,7 @@ fn chunking(g: &ConvGeom) -> (usize, usize) {
 pub(super) fn supported(gpu: &Gpu, g: &ConvGeom) -> bool {
     let max = gpu.limits().max_texture_dimension_2d as usize;
     let (_, chunks) = chunking(g);
-    super::textures_enabled()
+    crate::gpu::needs::conv_textures_enabled()
         && g.kw == 3
         && g.stride <= 2
         && g.c.is_multiple_of(4)

@@ -2,31 +2,13 @@
 //! output rows, x and dy both read through 64 KiB uniform windows, then the ordered
 //! reduction of conv_reduce.wgsl.
 
-use super::tiled::TiledConv;
+use super::blocked::BlockedConv;
 use super::window::{spans, ALIGN, WINDOW};
 use crate::error::Result;
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
 
 const WORKGROUP: u32 = 8;
-
-/// The convolution as the span splitter sees it.
-fn view(g: &ConvGeom) -> TiledConv {
-    TiledConv {
-        n: g.n,
-        h: g.h,
-        w: g.w,
-        cin: g.c,
-        ho: g.ho(),
-        wo: g.wo(),
-        cout: g.o,
-        kh: g.kh,
-        kw: g.kw,
-        stride: g.stride,
-        pad_y: g.pad as isize,
-        pad_x: g.pad as isize,
-    }
-}
 
 /// Output rows per span: as many as fit dy's window (with room for alignment). Shorter
 /// spans measured slower: the reduction then reads more partial sums.
@@ -56,7 +38,7 @@ pub(super) fn supported(g: &ConvGeom) -> bool {
     {
         return false;
     }
-    fits(g, spans(&view(g), max_rows(g)).len())
+    fits(g, spans(&BlockedConv::forward(g), max_rows(g)).len())
 }
 
 #[repr(C)]
@@ -89,7 +71,7 @@ struct ReduceParams {
 
 /// dw f32 [O,KH,KW,C] from x and dy (shapes checked by the caller, `supported` true).
 pub(super) fn run(rec: &mut Recorder, g: &ConvGeom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
-    let spans = spans(&view(g), max_rows(g));
+    let spans = spans(&BlockedConv::forward(g), max_rows(g));
     let entries = g.o * g.kh * g.kw * g.c;
     let part = Tensor::empty(rec.gpu(), DType::F32, &[spans.len(), entries])?;
     let total = (g.o / 8) * g.kh * g.c.div_ceil(4);

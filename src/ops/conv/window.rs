@@ -4,8 +4,8 @@
 //! tap unrolled inside the loop over input channels. Used wherever the input is large
 //! enough to bind whole windows and a window holds the rows one output row needs.
 
+use super::blocked::BlockedConv;
 use super::pack::{pack_group, View, TABLE_FLOATS};
-use super::tiled::TiledConv;
 use crate::error::Result;
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
 use crate::ops::layout::ConvGeom;
@@ -28,7 +28,7 @@ const EXTENT: usize = 60 << 10;
 /// Whether the windowed kernel handles this shape: kernels up to 3 wide at stride 1 or 2
 /// (the shader's segment), an input of whole windows, and one output row's input rows
 /// within one window.
-pub(super) fn supported(tc: &TiledConv) -> bool {
+pub(super) fn supported(tc: &BlockedConv) -> bool {
     let bytes = (tc.n * tc.h * tc.w * tc.cin * 4) as u64;
     let row = (tc.w * tc.cin * 4) as u64;
     tc.kw == 3
@@ -75,7 +75,7 @@ pub(super) struct Span {
 /// Split the output rows into spans whose input rows fit one window each. Input rows are
 /// clamped into the image as the shader clamps them, so the first and last rows an output
 /// row touches only grow with the output row. A span has at most `max_rows` rows.
-pub(super) fn spans(tc: &TiledConv, max_rows: usize) -> Vec<Span> {
+pub(super) fn spans(tc: &BlockedConv, max_rows: usize) -> Vec<Span> {
     let row_bytes = (tc.w * tc.cin * 4) as u64;
     let last_start = (tc.n * tc.h * tc.w * tc.cin * 4) as u64 - WINDOW;
     let input_row = |r: usize, ky: usize| -> u64 {
@@ -105,7 +105,7 @@ pub(super) fn spans(tc: &TiledConv, max_rows: usize) -> Vec<Span> {
 /// per window; the chunks of a group summed into y in order.
 pub(super) fn run(
     rec: &mut Recorder,
-    tc: &TiledConv,
+    tc: &BlockedConv,
     geom: &ConvGeom,
     view: View,
     x: &Tensor,

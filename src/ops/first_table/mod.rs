@@ -139,7 +139,7 @@ impl TableConv {
         let (tables, d) = (t[0], t[2]);
         let o = weights.shape().first().copied().unwrap_or(0);
         let cin = c * d;
-        weights.expect(
+        weights.check_shape(
             "table first layer weights",
             DType::Bits,
             &[o, k, k, words_for(cin)],
