@@ -2,6 +2,7 @@
 //! options, and how data arguments become a dataset.
 
 use anyhow::{Context, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use pixembed::bench::first_layer::Shape;
 use pixembed::data::{self, AugmentKind, Format};
@@ -89,7 +90,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Dataset format
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, value_parser = choice::<Format>(), default_value_t = Format::Auto)]
     pub dataset: Format,
     /// Use the first N training images (0: all)
     #[arg(long)]
@@ -100,6 +101,29 @@ pub struct DataArgs {
     /// Resize image-folder images to HxW (shorter side, then centre crop), e.g. 64x64
     #[arg(long, value_parser = parse_hw)]
     pub resize: Option<(u32, u32)>,
+}
+
+/// The value parser of a flag that takes one of a library enum's variants: their kebab-case
+/// names, each with its doc comment as help (the library's enums know nothing of clap).
+pub fn choice<T>() -> impl TypedValueParser<Value = T>
+where
+    T: strum::VariantArray + strum::EnumMessage + std::str::FromStr + Copy + Send + Sync + 'static,
+    &'static str: From<T>,
+    <T as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
+{
+    let values = T::VARIANTS.iter().map(|&v| {
+        let value = PossibleValue::new(<&'static str>::from(v));
+        match v.get_documentation() {
+            // Doc comments come line by line; help is one line without the final period,
+            // as clap writes a flag's own doc comment.
+            Some(doc) => {
+                let line = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+                value.help(line.strip_suffix('.').unwrap_or(&line).to_string())
+            }
+            None => value,
+        }
+    });
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
 }
 
 pub fn parse_hw(s: &str) -> std::result::Result<(u32, u32), String> {
@@ -255,7 +279,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Architecture [default: resnet; vgg-small for the built-in default run]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Arch>())]
     pub model: Option<Arch>,
     /// ResNet depth (6n+2)
     #[arg(long, default_value_t = 20)]
@@ -266,25 +290,28 @@ pub struct TrainArgs {
     /// Activation bits of the body
     #[arg(long, default_value_t = 2)]
     pub act_bits: u32,
-    /// Activation clip maximum
+    /// Activation clip maximum: activations are quantized on [0, max]. Also the range of the
+    /// pixel-embedding table's values (--first-layer embed)
     #[arg(long, default_value_t = 2.0)]
     pub act_max: f32,
     /// First-layer variant
-    #[arg(long, value_enum, default_value_t = FirstLayer::Embed)]
+    #[arg(long, value_parser = choice::<FirstLayer>(), default_value_t = FirstLayer::Embed)]
     pub first_layer: FirstLayer,
-    /// Embedding dimension D (also the thermometer's levels)
-    #[arg(long, default_value_t = 10)]
+    /// Embedding dimension D: values per pixel and channel of --first-layer embed. For
+    /// --first-layer thermometer, the number of levels (its own name: --thermometer-levels)
+    #[arg(long, default_value_t = 10, visible_alias = "thermometer-levels")]
     pub embed_dim: usize,
-    /// Bits of the embedded values (also the naive variant's input bits)
-    #[arg(long, default_value_t = 2)]
+    /// Bits of the embedded values (--first-layer embed). For --first-layer naive, the bits
+    /// each pixel keeps (its own name: --naive-bits)
+    #[arg(long, default_value_t = 2, visible_alias = "naive-bits")]
     pub embed_bits: u32,
     /// One table for all input channels, or one per channel
-    #[arg(long, value_enum, default_value_t = TableKind::PerChannel)]
+    #[arg(long, value_parser = choice::<TableKind>(), default_value_t = TableKind::PerChannel)]
     pub embed_table: TableKind,
     /// Last-layer variant (binary: fully quantized)
-    #[arg(long, value_enum, default_value_t = LastLayer::Binary)]
+    #[arg(long, value_parser = choice::<LastLayer>(), default_value_t = LastLayer::Binary)]
     pub last_layer: LastLayer,
-    #[arg(long, value_enum, default_value_t = OptimizerKind::Adam)]
+    #[arg(long, value_parser = choice::<OptimizerKind>(), default_value_t = OptimizerKind::Adam)]
     pub optimizer: OptimizerKind,
     /// Learning rate (peak, after warm-up)
     #[arg(long, default_value_t = 0.005)]
@@ -297,7 +324,7 @@ pub struct TrainArgs {
     /// the embedding table. Off by default, as in Larq and Bi-Real Net
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    #[arg(long, value_parser = choice::<Schedule>(), default_value_t = Schedule::Cosine)]
     pub schedule: Schedule,
     /// Warm-up epochs (fractional allowed)
     #[arg(long, default_value_t = 0.0)]
@@ -312,7 +339,7 @@ pub struct TrainArgs {
     pub seed: u64,
     /// Training augmentation; auto: crop + flip for colour images, crop only for grayscale
     /// ones (no mirrored digits or clothing). Crop pads by size/8 (4 px at 28x28 and 32x32)
-    #[arg(long, value_enum, default_value_t = AugmentKind::Auto)]
+    #[arg(long, value_parser = choice::<AugmentKind>(), default_value_t = AugmentKind::Auto)]
     pub augment: AugmentKind,
     /// Directory for checkpoint, config, metrics.jsonl and curves.png
     #[arg(long)]
@@ -363,7 +390,7 @@ pub enum BenchCommand {
     },
     /// Whole-network inference (float first layer vs fully quantized) and training step
     Network {
-        #[arg(long, value_enum, default_value_t = Arch::Resnet)]
+        #[arg(long, value_parser = choice::<Arch>(), default_value_t = Arch::Resnet)]
         model: Arch,
         #[arg(long, default_value_t = 20)]
         depth: usize,

@@ -4,12 +4,13 @@
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
 /// Which training augmentation a run uses (`--augment`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
+#[strum(serialize_all = "kebab-case")]
 pub enum AugmentKind {
     /// Chosen from the run and the data: none for a one-epoch run (every image is seen
     /// once, so there is nothing to overfit and augmentation only slows learning); else

@@ -33,21 +33,15 @@ pub use size::pixel_bytes;
 
 use crate::{Error, Result};
 use std::path::Path;
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
 /// Which reader to use. `Auto` looks at the directory's contents (see [`detect`]).
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum Format {
     /// Recognize the format from the directory's contents.
     #[default]
@@ -60,25 +54,6 @@ pub enum Format {
     Folder,
     /// IDX files (MNIST, Fashion-MNIST), gzipped or not.
     Idx,
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use clap::ValueEnum;
-        let name = self.to_possible_value().map(|v| v.get_name().to_string());
-        f.write_str(name.as_deref().unwrap_or("?"))
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        <Format as clap::ValueEnum>::from_str(s, true).map_err(|_| {
-            Error::Invalid(format!(
-                "unknown dataset format {s:?}: expected auto, cifar10, cifar100, folder or idx"
-            ))
-        })
-    }
 }
 
 /// A training set and a test set read from one place.

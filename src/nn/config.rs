@@ -3,9 +3,12 @@
 
 use crate::reference::QuantSpec;
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Arch {
     /// CIFAR-style ResNet (depth 6n+2, widths w, 2w, 4w, parameter-free shortcuts).
     Resnet,
@@ -16,33 +19,40 @@ pub enum Arch {
 }
 
 /// How the first layer sees the u8 pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
+#[strum(serialize_all = "kebab-case")]
 pub enum FirstLayer {
     /// Normalised float pixels, float weights (the usual baseline).
     Float,
     /// Raw 8-bit pixel values times binary weights.
     Int8,
-    /// Pixels quantized to `embed_bits` bits (v >> (8 - k)), binary weights.
+    /// Pixels quantized to k = `embed_bits` bits (--naive-bits): v >> (8 - k), binary weights.
     Naive,
     /// The 8 bits of v as 8 binary planes weighted 2^b, binary weights.
     Bitplane,
-    /// Thermometer code with `embed_dim` levels per channel, binary weights.
+    /// Thermometer code with `embed_dim` levels per channel (--thermometer-levels), binary
+    /// weights.
     Thermometer,
-    /// Pixel embedding: a trainable [256, D] table per channel (or shared), quantized to
-    /// `embed_bits`, binary weights.
+    /// Pixel embedding: a trainable [256, D] table per channel (or shared), D = `embed_dim`,
+    /// values in (0, `act_max`) quantized to `embed_bits` bits, binary weights.
     Embed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
+#[strum(serialize_all = "kebab-case")]
 pub enum TableKind {
     Shared,
     PerChannel,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
+#[strum(serialize_all = "kebab-case")]
 pub enum LastLayer {
     /// Float weights and bias.
     Float,
@@ -56,9 +66,12 @@ pub struct ModelConfig {
     pub depth: usize,
     pub width: usize,
     pub act_bits: u32,
+    /// The activations' clip maximum, and the range of the embedding table's values.
     pub act_max: f32,
     pub first_layer: FirstLayer,
+    /// Embed: the table's dimension D. Thermometer: its number of levels.
     pub embed_dim: usize,
+    /// Embed: bits of the table's quantized values. Naive: bits each pixel keeps.
     pub embed_bits: u32,
     pub embed_table: TableKind,
     pub last_layer: LastLayer,
