@@ -7,9 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use pixembed::bench::first_layer::Shape;
 use pixembed::data::{self, AugmentKind, Format};
 use pixembed::gpu::AdapterRequest;
-use pixembed::nn::{Arch, FirstLayer, LastLayer, TableKind};
+use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
 use pixembed::train::checkpoint::DataSettings;
-use pixembed::train::{OptimizerKind, Schedule};
+use pixembed::train::{OptimizerKind, Schedule, TrainConfig};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -154,27 +154,28 @@ pub const DEFAULT_BATCH: usize = 128;
 impl TrainArgs {
     /// Whether this is the built-in default run (no --data, no --limit-train).
     pub fn is_default_run(&self) -> bool {
-        self.data.data.is_none() && self.data.limit_train.is_none()
+        self.data.is_default_run()
     }
-    pub fn model(&self) -> Arch {
-        let d = if self.is_default_run() {
-            default_run::MODEL
-        } else {
-            DEFAULT_MODEL
-        };
-        self.model.unwrap_or(d)
-    }
-    pub fn batch(&self) -> usize {
-        let d = if self.is_default_run() {
-            default_run::BATCH
-        } else {
-            DEFAULT_BATCH
-        };
-        self.batch.unwrap_or(d)
+    /// The model of a new run on `input` images of `classes`.
+    pub fn model_config(&self, input: [usize; 3], classes: &[String]) -> ModelConfig {
+        self.net.config(self.data.default_arch(), input, classes)
     }
 }
 
 impl DataArgs {
+    /// Whether these flags select the built-in default run (no --data, no --limit-train).
+    pub fn is_default_run(&self) -> bool {
+        self.data.is_none() && self.limit_train.is_none()
+    }
+    /// The architecture when --model is not given.
+    pub fn default_arch(&self) -> Arch {
+        if self.is_default_run() {
+            default_run::MODEL
+        } else {
+            DEFAULT_MODEL
+        }
+    }
+
     /// Load the data; `quick_default` applies the default run's image budget when no
     /// dataset and no limit were given. A limit of 0 means all images.
     pub fn load(&self, quick_default: bool) -> Result<data::Splits> {
@@ -274,10 +275,10 @@ pub fn load_data(s: &DataSettings) -> Result<data::Splits> {
     data::load(&s.path, s.format, &opts).with_context(|| format!("loading {}", s.path.display()))
 }
 
-#[derive(Args)]
-pub struct TrainArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
+/// The network: architecture, widths, quantization, first- and last-layer variants (the
+/// flags of `train`, `summary`, `plot table` and `study`).
+#[derive(Args, Clone)]
+pub struct ModelArgs {
     /// Architecture [default: resnet; vgg-small for the built-in default run]
     #[arg(long, value_parser = choice::<Arch>())]
     pub model: Option<Arch>,
@@ -311,6 +312,33 @@ pub struct TrainArgs {
     /// Last-layer variant (binary: fully quantized)
     #[arg(long, value_parser = choice::<LastLayer>(), default_value_t = LastLayer::Binary)]
     pub last_layer: LastLayer,
+}
+
+impl ModelArgs {
+    /// The model these flags describe for `input` [H, W, C] images of `classes`;
+    /// `default_arch` applies when --model is not given.
+    pub fn config(&self, default_arch: Arch, input: [usize; 3], classes: &[String]) -> ModelConfig {
+        ModelConfig {
+            arch: self.model.unwrap_or(default_arch),
+            depth: self.depth,
+            width: self.width,
+            act_bits: self.act_bits,
+            act_max: self.act_max,
+            first_layer: self.first_layer,
+            embed_dim: self.embed_dim,
+            embed_bits: self.embed_bits,
+            embed_table: self.embed_table,
+            last_layer: self.last_layer,
+            input,
+            classes: classes.len(),
+            class_names: classes.to_vec(),
+        }
+    }
+}
+
+/// The training recipe: optimizer, schedule, epochs, batch, seed, augmentation.
+#[derive(Args, Clone)]
+pub struct RecipeArgs {
     #[arg(long, value_parser = choice::<OptimizerKind>(), default_value_t = OptimizerKind::Adam)]
     pub optimizer: OptimizerKind,
     /// Learning rate (peak, after warm-up)
@@ -341,7 +369,45 @@ pub struct TrainArgs {
     /// ones (no mirrored digits or clothing). Crop pads by size/8 (4 px at 28x28 and 32x32)
     #[arg(long, value_parser = choice::<AugmentKind>(), default_value_t = AugmentKind::Auto)]
     pub augment: AugmentKind,
-    /// Directory for checkpoint, config, metrics.jsonl and curves.png
+}
+
+impl RecipeArgs {
+    /// The training settings of a new run on `data`; `default_run` picks the built-in
+    /// default run's batch when --batch is not given.
+    pub fn config(&self, data: &DataSettings, default_run: bool) -> TrainConfig {
+        let batch = if default_run {
+            default_run::BATCH
+        } else {
+            DEFAULT_BATCH
+        };
+        TrainConfig {
+            epochs: self.epochs.unwrap_or(1),
+            batch: self.batch.unwrap_or(batch),
+            lr: self.lr,
+            optimizer: self.optimizer,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            schedule: self.schedule,
+            warmup_epochs: self.warmup,
+            seed: self.seed,
+            augment: self.augment,
+            limit_train: data.limit_train,
+            limit_test: data.limit_test,
+            log_every: 20,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub net: ModelArgs,
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
+    /// Directory for checkpoint, config, metrics.jsonl, curves.png (and table.png with the
+    /// embed first layer)
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory (or checkpoint file) with its own settings and

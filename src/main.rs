@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use pixembed::gpu::{self, Gpu};
 use pixembed::infer::IntModel;
-use pixembed::nn::{Model, ModelConfig};
+use pixembed::nn::Model;
 use pixembed::train::checkpoint::{self, DataSettings};
 use pixembed::train::{RunOptions, TrainConfig, Trainer};
 use std::path::PathBuf;
@@ -61,7 +61,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             let dir = a.resume.as_deref().unwrap_or(std::path::Path::new("."));
             let mut t = Trainer::from_checkpoint(&gpu, loaded)
                 .with_context(|| format!("resuming from {}", dir.display()))?;
-            if let Some(n) = a.epochs {
+            if let Some(n) = a.recipe.epochs {
                 if n < t.progress.epoch {
                     anyhow::bail!(
                         "--epochs {n}: the run has already completed {} epochs",
@@ -76,21 +76,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
             t
         }
         None => {
-            let model = ModelConfig {
-                arch: a.model(),
-                depth: a.depth,
-                width: a.width,
-                act_bits: a.act_bits,
-                act_max: a.act_max,
-                first_layer: a.first_layer,
-                embed_dim: a.embed_dim,
-                embed_bits: a.embed_bits,
-                embed_table: a.embed_table,
-                last_layer: a.last_layer,
-                input: [tr.h, tr.w, tr.c],
-                classes: tr.classes.len(),
-                class_names: tr.classes.clone(),
-            };
+            let model = a.model_config([tr.h, tr.w, tr.c], &tr.classes);
             let mut t = Trainer::new(&gpu, &model, &new_train_config(a, &settings))?;
             t.data = Some(settings);
             t
@@ -188,21 +174,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
 
 /// The training settings of a new run.
 fn new_train_config(a: &TrainArgs, data: &DataSettings) -> TrainConfig {
-    TrainConfig {
-        epochs: a.epochs.unwrap_or(1),
-        batch: a.batch(),
-        lr: a.lr,
-        optimizer: a.optimizer,
-        momentum: a.momentum,
-        weight_decay: a.weight_decay,
-        schedule: a.schedule,
-        warmup_epochs: a.warmup,
-        seed: a.seed,
-        augment: a.augment,
-        limit_train: data.limit_train,
-        limit_test: data.limit_test,
-        log_every: 20,
-    }
+    a.recipe.config(data, a.is_default_run())
 }
 
 fn eval(dev: &DeviceArgs, a: &EvalArgs) -> Result<()> {
