@@ -75,6 +75,15 @@ pub enum Command {
     /// Benchmarks: op rates, first-layer variants, whole networks
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// A network's cost per layer: binary and float parameters, MACs, memory as trained and
+    /// as exported (larq's `summary`, plus the table and the exported file's exact size)
+    Summary(SummaryArgs),
+    /// Pictures of a network
+    #[command(subcommand)]
+    Plot(PlotCommand),
+    /// Studies that train and compare several networks
+    #[command(subcommand)]
+    Study(StudyCommand),
     /// List adapters, show the selected one, its features and limits
     Info {
         /// Print JSON
@@ -522,4 +531,113 @@ pub struct EvalArgs {
     pub batch: usize,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A model given by the same flags as `train` (for `summary` and `plot table`).
+#[derive(Args)]
+pub struct DescribedModel {
+    #[command(flatten)]
+    pub net: ModelArgs,
+    /// Input image HxWxC of a model given by flags
+    #[arg(long, default_value = "28x28x1", value_parser = parse_hwc)]
+    pub input: [usize; 3],
+    /// Classes of a model given by flags
+    #[arg(long, default_value_t = 10)]
+    pub classes: usize,
+}
+
+impl DescribedModel {
+    /// The model the flags describe; without --model, the built-in default run's
+    /// architecture (vgg-small).
+    pub fn config(&self) -> ModelConfig {
+        let names: Vec<String> = (0..self.classes).map(|i| i.to_string()).collect();
+        self.net.config(default_run::MODEL, self.input, &names)
+    }
+}
+
+pub fn parse_hwc(s: &str) -> std::result::Result<[usize; 3], String> {
+    let p: Vec<&str> = s.split(['x', 'X']).collect();
+    let n = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{v:?} is not a number"))
+    };
+    match p.as_slice() {
+        [h, w, c] => Ok([n(h)?, n(w)?, n(c)?]),
+        _ => Err("expected HxWxC, e.g. 28x28x1".into()),
+    }
+}
+
+#[derive(Args)]
+pub struct SummaryArgs {
+    /// Training run directory, checkpoint file or exported model file; without it, the
+    /// model the flags describe (default: the built-in default run's VGG-small, 28x28x1)
+    pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub described: DescribedModel,
+    /// Print JSON (the same content)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum PlotCommand {
+    /// The first layer's code table as heat maps: for each input channel, pixel value
+    /// (0..255) x dimension, coloured by quantized code; beside it the float table the codes
+    /// were quantized from (run directory or checkpoint of an embed model)
+    Table(PlotTableArgs),
+}
+
+#[derive(Args)]
+pub struct PlotTableArgs {
+    /// Training run directory, checkpoint file or exported model file; without it, the
+    /// encoding of the model the flags describe (e.g. --first-layer thermometer)
+    pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub described: DescribedModel,
+    /// Also draw the thermometer and naive encodings of the same D and bits, for comparison
+    #[arg(long)]
+    pub compare: bool,
+    /// Output PNG
+    #[arg(long, default_value = "table.png")]
+    pub out: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum StudyCommand {
+    /// Train the same network with each first-layer variant (same data, recipe and seeds),
+    /// time each variant's first layer on this adapter, and write OUT/study.md (accuracy
+    /// mean and spread over seeds, first-layer time and speedup over float, table and weight
+    /// memory), OUT/study.json and OUT/study.png (accuracy vs first-layer time).
+    ///
+    /// Each run is a run directory OUT/runs/VARIANT-seedS; a rerun with the same settings
+    /// skips finished runs and resumes interrupted ones. Seeds are --seed, --seed + 1, ...
+    #[command(verbatim_doc_comment)]
+    FirstLayer(Box<StudyArgs>),
+}
+
+#[derive(Args)]
+pub struct StudyArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The network (--first-layer is replaced by each of --variants)
+    #[command(flatten)]
+    pub net: ModelArgs,
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
+    /// First-layer variants to train, comma-separated [default: all six]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub variants: Vec<FirstLayer>,
+    /// Runs per variant (seeds --seed, --seed + 1, ...)
+    #[arg(long, default_value_t = 2)]
+    pub seeds: usize,
+    /// Study directory (runs/, study.md, study.json, study.png)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images per batch of the first-layer benchmark
+    #[arg(long, default_value_t = 64)]
+    pub bench_batch: usize,
+    /// Timed repetitions of the first-layer benchmark
+    #[arg(long, default_value_t = 5)]
+    pub bench_reps: usize,
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 mod args;
 mod bench_cmd;
+mod insight_cmd;
 use args::{Cli, Command, DeviceArgs, EvalArgs, ExportArgs, InferArgs, TrainArgs};
 
 fn main() {
@@ -30,6 +31,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export(&cli.device, &args),
         Command::Infer(args) => infer(&cli.device, &args),
         Command::Bench(b) => bench_cmd::bench(&cli.device, b),
+        Command::Summary(a) => insight_cmd::summary(&cli.device, &a),
+        Command::Plot(args::PlotCommand::Table(a)) => insight_cmd::plot_table(&cli.device, &a),
+        Command::Study(args::StudyCommand::FirstLayer(a)) => {
+            insight_cmd::study_first_layer(&cli.device, &a)
+        }
     }
 }
 

@@ -156,6 +156,7 @@ fn sorted_thresholds(rng: &mut impl Rng, o: usize, bits: u32, spread: i32) -> (V
 
 /// Time every variant on `shape` with `batch` images and `o` output channels: the
 /// implementation the adapter's choice picks, or with `all_impls` every implementation.
+/// Tables of D = 10 dimensions (thermometer levels) of 2-bit codes.
 pub fn run(
     gpu: &Gpu,
     shape: Shape,
@@ -163,6 +164,20 @@ pub fn run(
     o: usize,
     reps: usize,
     all_impls: bool,
+) -> Result<Vec<FirstLayerRow>> {
+    run_with_table(gpu, shape, batch, o, reps, all_impls, (10, 2))
+}
+
+/// [`run`] with tables of `embed_dim` dimensions (thermometer levels) of `embed_bits`-bit
+/// codes (naive: `embed_bits`-bit pixels).
+pub fn run_with_table(
+    gpu: &Gpu,
+    shape: Shape,
+    batch: usize,
+    o: usize,
+    reps: usize,
+    all_impls: bool,
+    (embed_dim, embed_bits): (usize, u32),
 ) -> Result<Vec<FirstLayerRow>> {
     if batch == 0 || o == 0 {
         return Err(Error::Invalid(
@@ -279,7 +294,7 @@ pub fn run(
         FirstLayer::Thermometer,
         FirstLayer::Embed,
     ] {
-        let (table, d, bits) = variant_table(variant, shape.c, 10, 2, &mut rng);
+        let (table, d, bits) = variant_table(variant, shape.c, embed_dim, embed_bits, &mut rng);
         let cin = shape.c * d;
         let g = geom(cin);
         let table_t = Tensor::from_slice(gpu, &[shape.c, 256, d], &table)?;

@@ -59,6 +59,15 @@ fn params_of(visit: &mut Visitor) -> Vec<(String, Tensor)> {
 impl IntModel {
     /// Write the exported model atomically.
     pub fn save(&mut self, gpu: &Gpu, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes(gpu).map_err(|e| match e {
+            Error::Invalid(m) => Error::data(path, m),
+            other => other,
+        })?;
+        write_atomic(path, &bytes)
+    }
+
+    /// The bytes [`IntModel::save`] writes.
+    pub fn to_bytes(&mut self, gpu: &Gpu) -> Result<Vec<u8>> {
         let mut blobs: Vec<(String, Blob)> = Vec::new();
         if let Some(l) = &self.lut {
             blobs.push(("lut.codes".into(), blob(gpu, &l.codes)?));
@@ -108,10 +117,8 @@ impl IntModel {
                 TensorView::new(b.dtype, b.shape.clone(), &b.data).map(|v| (n.clone(), v))
             })
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::data(path, e.to_string()))?;
-        let bytes = safetensors::serialize(views, Some(meta))
-            .map_err(|e| Error::data(path, e.to_string()))?;
-        write_atomic(path, &bytes)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        safetensors::serialize(views, Some(meta)).map_err(|e| Error::Invalid(e.to_string()))
     }
 
     /// Read an exported model (checks format, version, names, shapes and types).

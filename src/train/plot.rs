@@ -1,51 +1,48 @@
-//! curves.png: training loss and accuracy per epoch, drawn with plotters.
-//!
-//! Text needs a TrueType font; the first of a few common system fonts is used. Without
-//! one the curves are drawn with no labels.
+//! curves.png: training loss and accuracy per epoch, drawn with plotters; and what every
+//! picture of pixembed shares: the bundled font (DejaVu Sans, assets/fonts, so that no
+//! system font is needed) and atomic PNG writing.
 
 use super::metrics::EpochMetrics;
 use crate::error::{Error, Result};
 use image::ImageEncoder;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::Once;
 
-const FONTS: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-    "C:\\Windows\\Fonts\\arial.ttf",
-];
+/// DejaVu Sans (Bitstream Vera license: assets/fonts/DejaVuSans-LICENSE.txt).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-/// Register a system font once; false when none could be loaded.
-fn font_available() -> bool {
-    static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| {
-        FONTS.iter().any(|p| {
-            std::fs::read(p).ok().is_some_and(|bytes| {
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
-            })
-        })
-    })
+/// Register the bundled font as "sans-serif" (once).
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            log::warn!("the bundled font could not be registered: pictures have no text");
+        }
+    });
 }
 
-fn err(path: &Path, e: impl std::fmt::Display) -> Error {
+/// The error of a failed drawing into `path`.
+pub fn err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::data(path, format!("drawing the plot failed: {e}"))
 }
 
-/// Draw the loss (left) and train/test top-1 and test top-5 accuracy (right).
-pub fn write_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
-    if history.is_empty() {
-        return Ok(());
-    }
-    let text = font_available();
-    // Drawn into memory, then encoded and written atomically: a reader never sees half a
-    // picture, and an interrupted run leaves the previous one.
-    let (width, height) = (1000u32, 400u32);
+/// Draw a `size` picture with `draw` into memory, then encode it and write it atomically: a
+/// reader never sees half a picture, and an interrupted run leaves the previous one.
+pub fn write_png(
+    path: &Path,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+) -> Result<()> {
+    register_font();
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
-    draw(path, history, text, &mut rgb, (width, height))?;
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(path, e))?;
+        draw(&root)?;
+        root.present().map_err(|e| err(path, e))?;
+    }
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
         .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
@@ -53,15 +50,20 @@ pub fn write_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
     crate::io::write_atomic(path, &png)
 }
 
+/// Draw the loss (left) and train/test top-1 and test top-5 accuracy (right).
+pub fn write_curves(path: &Path, history: &[EpochMetrics]) -> Result<()> {
+    if history.is_empty() {
+        return Ok(());
+    }
+    write_png(path, (1000, 400), |root| draw(path, history, root))
+}
+
 fn draw(
     path: &Path,
     history: &[EpochMetrics],
-    text: bool,
-    rgb: &mut [u8],
-    size: (u32, u32),
+    root: &DrawingArea<BitMapBackend, Shift>,
 ) -> Result<()> {
-    let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(path, e))?;
+    let text = true;
     let (left, right) = root.split_horizontally(500);
     let last = history.last().map_or(1, |m| m.epoch).max(1) as f64;
     let max_loss = history
@@ -130,6 +132,5 @@ fn draw(
             ))
             .map_err(|e| err(path, e))?;
     }
-    root.present().map_err(|e| err(path, e))?;
     Ok(())
 }
