@@ -3,11 +3,14 @@
 use crate::args::{load_data, DeviceArgs, PlotTableArgs, StudyArgs, SummaryArgs};
 use anyhow::Result;
 use pixembed::gpu::Gpu;
+use pixembed::insight::plot;
 use pixembed::insight::study::{self, Event, StudySettings};
 use pixembed::insight::summary::{self, Source};
-use pixembed::insight::plot;
 
-fn source(path: &Option<std::path::PathBuf>, cfg: impl FnOnce() -> pixembed::nn::ModelConfig) -> Source {
+fn source(
+    path: &Option<std::path::PathBuf>,
+    cfg: impl FnOnce() -> pixembed::nn::ModelConfig,
+) -> Source {
     match path {
         Some(p) => Source::Path(p.clone()),
         None => Source::Config(cfg()),
@@ -40,7 +43,9 @@ pub fn study_first_layer(dev: &DeviceArgs, a: &StudyArgs) -> Result<()> {
     let gpu = Gpu::new(&dev.request())?;
     let splits = load_data(&data)?;
     let tr = &splits.train;
-    let model = a.net.config(a.data.default_arch(), [tr.h, tr.w, tr.c], &tr.classes);
+    let model = a
+        .net
+        .config(a.data.default_arch(), [tr.h, tr.w, tr.c], &tr.classes);
     let variants = if a.variants.is_empty() {
         study::ALL_VARIANTS.to_vec()
     } else {
@@ -72,12 +77,29 @@ pub fn study_first_layer(dev: &DeviceArgs, a: &StudyArgs) -> Result<()> {
         gpu.summary().name
     );
     let study = study::run(&gpu, &settings, &splits, &a.out, true, &mut |e| match e {
-        Event::Training { variant, seed, index, total, resumed } => eprintln!(
+        Event::Training {
+            variant,
+            seed,
+            index,
+            total,
+            resumed,
+        } => eprintln!(
             "[{index}/{total}] {variant} seed {seed}: {}",
-            if *resumed { "resuming from its checkpoint" } else { "training" }
+            if *resumed {
+                "resuming from its checkpoint"
+            } else {
+                "training"
+            }
         ),
-        Event::Skipped { variant, seed, index, total } => {
-            eprintln!("[{index}/{total}] {variant} seed {seed}: done before with these settings, skipped")
+        Event::Skipped {
+            variant,
+            seed,
+            index,
+            total,
+        } => {
+            eprintln!(
+                "[{index}/{total}] {variant} seed {seed}: done before with these settings, skipped"
+            )
         }
         Event::Benchmarking => eprintln!("timing the first layers"),
     })?;

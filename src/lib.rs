@@ -7,9 +7,9 @@
 pub mod bench;
 pub mod data;
 pub mod error;
-pub mod insight;
 pub mod gpu;
 pub mod infer;
+pub mod insight;
 pub mod io;
 pub mod nn;
 pub mod ops;

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use pixembed::gpu::{self, Gpu};
 use pixembed::infer::IntModel;
-use pixembed::nn::Model;
+use pixembed::nn::{FirstLayer, Model};
 use pixembed::train::checkpoint::{self, DataSettings};
 use pixembed::train::{RunOptions, TrainConfig, Trainer};
 use std::path::PathBuf;
@@ -173,6 +173,18 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         );
         if let Some(o) = &summary.out {
             println!("saved to {}", o.display());
+        }
+    }
+    if let Some(o) = summary
+        .out
+        .as_ref()
+        .filter(|_| trainer.model.cfg.first_layer == FirstLayer::Embed)
+    {
+        // The learned table, codes beside the float values.
+        let png = o.join("table.png");
+        let source = pixembed::insight::summary::Source::Path(o.clone());
+        if let Err(e) = pixembed::insight::plot::write_table(&gpu, &source, false, &png) {
+            eprintln!("warning: could not draw {}: {e}", png.display());
         }
     }
     Ok(())

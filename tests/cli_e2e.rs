@@ -1,8 +1,9 @@
 //! The command line end to end on the bundled Fashion-MNIST sample (always present, so this
 //! test always runs): `train --json --out D`, `eval` (equals the training summary),
 //! `export`, `eval --integer --against` (every prediction agrees, equal accuracy), `infer`
-//! on test images written as PNG (equal to the training graph's predictions for them), and
-//! `train --resume D` with no data flags.
+//! on test images written as PNG (equal to the training graph's predictions for them),
+//! `summary` (the exported file's size to the byte), the table picture `train` and `plot
+//! table` draw, and `train --resume D` with no data flags.
 
 mod common;
 
@@ -124,6 +125,38 @@ fn train_eval_export_infer_resume_on_the_bundled_sample() {
     let e = json_lines(&run(&args));
     assert_eq!(e[0]["agree"], e[0]["n"], "integer vs graph: {}", e[0]);
     assert_eq!(e[1]["top1"].as_f64().unwrap(), eval_top1);
+
+    // summary of the run and of the exported file: the file size `export` wrote, to the byte.
+    let written = std::fs::metadata(&o).unwrap().len();
+    for m in [d, model_file] {
+        let s: serde_json::Value =
+            serde_json::from_slice(&run(&["summary", "--json", m]).stdout).unwrap();
+        assert_eq!(s["totals"]["file_bytes"], written, "summary {m}");
+        assert_eq!(s["layers"][0]["name"], "first");
+    }
+    let text = String::from_utf8(run(&["summary", d]).stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "exported file: {} bytes",
+            pixembed::insight::summary::grouped(written)
+        )),
+        "{text}"
+    );
+
+    // The embed run drew its table (codes beside the float table); `plot table` draws it too.
+    let (pw, ph) = pixembed::insight::plot::PANEL;
+    for png in [run_dir.join("table.png"), dir.join("plot.png")] {
+        if !png.exists() {
+            run(&["plot", "table", d, "--out", png.to_str().unwrap()]);
+        }
+        let img = image::open(&png).unwrap();
+        assert_eq!(
+            (img.width(), img.height()),
+            (2 * pw, ph),
+            "{}",
+            png.display()
+        );
+    }
 
     // infer on the first test images written as PNG: the graph's predictions.
     let splits = pixembed::data::load_idx(Path::new(SAMPLE), Some(8), Some(8)).unwrap();

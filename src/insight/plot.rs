@@ -73,9 +73,10 @@ fn codes_scale(values: &[Vec<f32>]) -> Scale {
     Scale::Codes { max: max.max(1) }
 }
 
-fn variant_title(cfg: &ModelConfig, bits: u32) -> String {
+fn variant_title(cfg: &ModelConfig, bits: u32, trained: bool) -> String {
     match cfg.first_layer {
-        FirstLayer::Embed => format!("learned table, {bits}-bit codes"),
+        FirstLayer::Embed if trained => format!("learned table, {bits}-bit codes"),
+        FirstLayer::Embed => format!("initial table, {bits}-bit codes"),
         FirstLayer::Thermometer => format!("thermometer, {} levels", cfg.embed_dim),
         FirstLayer::Naive => format!("naive, {}-bit pixels", cfg.embed_bits),
         FirstLayer::Int8 => "int8 pixel value".into(),
@@ -85,8 +86,7 @@ fn variant_title(cfg: &ModelConfig, bits: u32) -> String {
 }
 
 fn channel_name(cfg: &ModelConfig, ch: usize, tables: usize) -> String {
-    if cfg.embed_table == TableKind::Shared && cfg.first_layer == FirstLayer::Embed && tables == 1
-    {
+    if cfg.embed_table == TableKind::Shared && cfg.first_layer == FirstLayer::Embed && tables == 1 {
         "all channels".into()
     } else if cfg.input[2] == 1 {
         "gray".into()
@@ -119,14 +119,18 @@ pub fn panels(
     };
     let (codes, d, bits) = lut_codes(&bytes)?;
     let scale = codes_scale(&codes);
-    let cols = if float_table.is_some() || compare { 2 } else { 1 };
+    let cols = if float_table.is_some() || compare {
+        2
+    } else {
+        1
+    };
     let mut out = Vec::new();
     for (ch, values) in codes.iter().enumerate() {
         out.push(Panel {
             title: format!(
                 "{}: {}",
                 channel_name(&cfg, ch, codes.len()),
-                variant_title(&cfg, bits)
+                variant_title(&cfg, bits, !matches!(source, Source::Config(_)))
             ),
             dims: d,
             values: values.clone(),
@@ -163,7 +167,7 @@ pub fn panels(
             let bytes = summary::export_bytes(gpu, Model::new(gpu, &c, 0)?)?;
             let (codes, d, bits) = lut_codes(&bytes)?;
             out.push(Panel {
-                title: format!("for comparison: {}", variant_title(&c, bits)),
+                title: format!("for comparison: {}", variant_title(&c, bits, false)),
                 dims: d,
                 values: codes[0].clone(),
                 scale: codes_scale(&codes),

@@ -150,20 +150,28 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 
 /// The directory of a variant's run with seed offset `s`.
 pub fn run_dir(out: &Path, v: FirstLayer, s: usize) -> PathBuf {
-    out.join("runs").join(format!("{}-seed{s}", variant_name(v)))
+    out.join("runs")
+        .join(format!("{}-seed{s}", variant_name(v)))
+}
+
+/// What every run of a study shares.
+struct Context<'a> {
+    gpu: &'a Gpu,
+    settings: &'a StudySettings,
+    splits: &'a Splits,
+    progress: bool,
+    on_event: &'a mut dyn FnMut(&Event),
 }
 
 /// Train (or skip, or resume) one run; its result from the run's metrics.
 fn train_one(
-    gpu: &Gpu,
-    settings: &StudySettings,
-    splits: &Splits,
+    cx: &mut Context,
     dir: &Path,
     (v, s): (FirstLayer, usize),
     (index, total): (usize, usize),
-    progress: bool,
-    on_event: &mut dyn FnMut(&Event),
 ) -> Result<RunResult> {
+    let (gpu, settings) = (cx.gpu, cx.settings);
+    let on_event = &mut *cx.on_event;
     let (mcfg, tcfg) = settings.run_configs(v, s);
     let variant = variant_name(v);
     let seed = tcfg.seed;
@@ -212,10 +220,10 @@ fn train_one(
     };
     let opts = RunOptions {
         out: Some(dir.to_path_buf()),
-        progress,
+        progress: cx.progress,
         ..RunOptions::default()
     };
-    trainer.run(&splits.train, &splits.test, &opts, |_| {})?;
+    trainer.run(&cx.splits.train, &cx.splits.test, &opts, |_| {})?;
     result_of(&variant, seed, dir, &trainer.history)
 }
 
@@ -270,24 +278,25 @@ pub fn run(
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let total = settings.variants.len() * settings.seeds;
     let mut runs = Vec::new();
+    let mut cx = Context {
+        gpu,
+        settings,
+        splits,
+        progress,
+        on_event,
+    };
     for (vi, &v) in settings.variants.iter().enumerate() {
         for s in 0..settings.seeds {
-            let dir = run_dir(out, v, s);
             let index = vi * settings.seeds + s + 1;
             runs.push(train_one(
-                gpu,
-                settings,
-                splits,
-                &dir,
+                &mut cx,
+                &run_dir(out, v, s),
                 (v, s),
                 (index, total),
-                progress,
-                on_event,
             )?);
         }
     }
-
-    on_event(&Event::Benchmarking);
+    (cx.on_event)(&Event::Benchmarking);
     let m = &settings.model;
     let [h, w, c] = m.input;
     let shape = Shape {

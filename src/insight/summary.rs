@@ -428,7 +428,7 @@ fn human_count(n: u64) -> String {
     match n {
         0 => "0".into(),
         1..10_000 => n.to_string(),
-        10_000..10_000_000 => format!("{:.1}K", n as f64 / 1e3),
+        10_000..1_000_000 => format!("{:.1}K", n as f64 / 1e3),
         _ => format!("{:.2}M", n as f64 / 1e6),
     }
 }

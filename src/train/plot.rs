@@ -63,7 +63,6 @@ fn draw(
     history: &[EpochMetrics],
     root: &DrawingArea<BitMapBackend, Shift>,
 ) -> Result<()> {
-    let text = true;
     let (left, right) = root.split_horizontally(500);
     let last = history.last().map_or(1, |m| m.epoch).max(1) as f64;
     let max_loss = history
@@ -74,22 +73,16 @@ fn draw(
         * 1.05;
 
     let mut b = ChartBuilder::on(&left);
-    b.margin(15)
-        .x_label_area_size(if text { 30 } else { 0 })
-        .y_label_area_size(if text { 45 } else { 0 });
-    if text {
-        b.caption("training loss", ("sans-serif", 18));
-    }
+    b.margin(15).x_label_area_size(30).y_label_area_size(45);
+    b.caption("training loss", ("sans-serif", 18));
     let mut chart = b
         .build_cartesian_2d(0.0..last, 0.0..max_loss)
         .map_err(|e| err(path, e))?;
-    if text {
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .draw()
-            .map_err(|e| err(path, e))?;
-    }
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .draw()
+        .map_err(|e| err(path, e))?;
     chart
         .draw_series(LineSeries::new(
             history.iter().map(|m| (m.epoch as f64, m.train_loss)),
@@ -98,25 +91,19 @@ fn draw(
         .map_err(|e| err(path, e))?;
 
     let mut b = ChartBuilder::on(&right);
-    b.margin(15)
-        .x_label_area_size(if text { 30 } else { 0 })
-        .y_label_area_size(if text { 45 } else { 0 });
-    if text {
-        b.caption(
-            "accuracy (train top-1 red, test top-1 blue, test top-5 green)",
-            ("sans-serif", 14),
-        );
-    }
+    b.margin(15).x_label_area_size(30).y_label_area_size(45);
+    b.caption(
+        "accuracy (train top-1 red, test top-1 blue, test top-5 green)",
+        ("sans-serif", 14),
+    );
     let mut chart = b
         .build_cartesian_2d(0.0..last, 0.0..1.0)
         .map_err(|e| err(path, e))?;
-    if text {
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .draw()
-            .map_err(|e| err(path, e))?;
-    }
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .draw()
+        .map_err(|e| err(path, e))?;
     for (color, f) in [
         (
             RED,
