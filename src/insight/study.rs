@@ -508,8 +508,10 @@ pub fn write_plot(path: &Path, study: &Study) -> Result<()> {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!(
-                    "test top-1 vs first-layer time ({} seeds, {})",
-                    study.settings.seeds, study.adapter
+                    "test top-1 vs first-layer time (bars: ±1 sd over {} seed{}; {})",
+                    study.settings.seeds,
+                    if study.settings.seeds == 1 { "" } else { "s" },
+                    study.adapter
                 ),
                 ("sans-serif", 20),
             )
