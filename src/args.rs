@@ -626,7 +626,7 @@ pub struct StudyArgs {
     #[command(flatten)]
     pub recipe: RecipeArgs,
     /// First-layer variants to train, comma-separated [default: all six]
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(long, value_parser = choice::<FirstLayer>(), value_delimiter = ',')]
     pub variants: Vec<FirstLayer>,
     /// Runs per variant (seeds --seed, --seed + 1, ...)
     #[arg(long, default_value_t = 2)]
