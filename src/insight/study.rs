@@ -126,6 +126,8 @@ pub struct VariantRow {
 pub struct Study {
     pub settings: StudySettings,
     pub adapter: String,
+    /// Training and test images.
+    pub images: [usize; 2],
     /// The benchmark's input [N, H, W, C], kernel and stride.
     pub bench_input: [usize; 4],
     pub bench_kernel: usize,
@@ -347,6 +349,7 @@ pub fn run(
     let study = Study {
         settings: settings.clone(),
         adapter: gpu.summary().name.clone(),
+        images: [splits.train.n, splits.test.n],
         bench_input: [settings.bench_batch, h, w, c],
         bench_kernel: shape.k,
         bench_stride: shape.stride,
@@ -375,13 +378,12 @@ impl Study {
         if !s.command.is_empty() {
             let _ = writeln!(out, "```\n{}\n```\n", s.command);
         }
-        let limit = |l: Option<usize>| l.map_or("all".to_string(), |n| n.to_string());
         let _ = writeln!(
             out,
             "- data: {} ({} training images, {} test images, {}x{}x{}, {} classes)",
             s.data.path.display(),
-            limit(s.data.limit_train),
-            limit(s.data.limit_test),
+            self.images[0],
+            self.images[1],
             m.input[0],
             m.input[1],
             m.input[2],
@@ -409,14 +411,15 @@ impl Study {
         let _ = writeln!(
             out,
             "- recipe: {} epoch(s), batch {}, {:?} lr {} ({:?} schedule), weight decay {}, \
-             augmentation {:?}; {} seed(s) per variant ({}..{})",
+             augmentation: {}; {} seed(s) per variant ({}..{})",
             t.epochs,
             t.batch,
             t.optimizer,
             t.lr,
             t.schedule,
             t.weight_decay,
-            t.augment,
+            t.augment
+                .describe(t.epochs, m.input[0], m.input[1], m.input[2]),
             s.seeds,
             t.seed,
             t.seed + s.seeds as u64 - 1
