@@ -168,6 +168,13 @@ fn table_panels_hold_the_encodings_codes_and_the_picture_has_the_stated_size() {
     let distinct: std::collections::HashSet<[u8; 3]> = rgb.pixels().map(|p| p.0).collect();
     assert!(distinct.len() > 4, "{} colours", distinct.len());
 
+    // Channels with the same encoding are drawn once.
+    let mut rgb = cfg(Arch::VggSmall, FirstLayer::Naive, 4);
+    rgb.input = [16, 16, 3];
+    let (panels, cols, _) = plot::panels(gpu, &Source::Config(rgb), false).unwrap();
+    assert_eq!((panels.len(), cols), (1, 1));
+    assert!(panels[0].title.starts_with("every channel"), "{}", panels[0].title);
+
     // The float first layer has no table.
     let f = cfg(Arch::VggSmall, FirstLayer::Float, 4);
     assert!(plot::write_table(gpu, &Source::Config(f), false, &png).is_err());

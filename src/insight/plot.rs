@@ -10,7 +10,7 @@
 use super::summary::{self, Source};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::nn::{FirstLayer, Model, ModelConfig, TableKind};
+use crate::nn::{FirstLayer, Model, ModelConfig};
 use crate::train::plot::{err, write_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -86,10 +86,10 @@ fn variant_title(cfg: &ModelConfig, bits: u32, trained: bool) -> String {
 }
 
 fn channel_name(cfg: &ModelConfig, ch: usize, tables: usize) -> String {
-    if cfg.embed_table == TableKind::Shared && cfg.first_layer == FirstLayer::Embed && tables == 1 {
-        "all channels".into()
-    } else if cfg.input[2] == 1 {
+    if cfg.input[2] == 1 {
         "gray".into()
+    } else if tables == 1 {
+        "every channel".into()
     } else {
         format!("channel {ch}")
     }
@@ -117,7 +117,12 @@ pub fn panels(
         (Some(t), true) => Some(t.value.to_vec::<f32>(gpu)?),
         _ => None,
     };
-    let (codes, d, bits) = lut_codes(&bytes)?;
+    let (mut codes, d, bits) = lut_codes(&bytes)?;
+    // Channels that share one table (or one fixed encoding) are drawn once.
+    let float_tables = float_table.as_ref().map_or(1, |f| f.len() / (256 * d));
+    if float_tables == 1 && codes.iter().all(|c| *c == codes[0]) {
+        codes.truncate(1);
+    }
     let scale = codes_scale(&codes);
     let cols = if float_table.is_some() || compare {
         2

@@ -76,6 +76,8 @@ pub struct Totals {
     pub binary_params: u64,
     pub float_params: u64,
     pub binary_macs: u64,
+    /// Binary MACs by the bits k of their inputs (1-bit x k-bit).
+    pub binary_macs_by_input_bits: std::collections::BTreeMap<u32, u64>,
     pub float_macs: u64,
     /// float_macs / (binary_macs + float_macs).
     pub float_mac_share: f64,
@@ -247,11 +249,17 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
     ));
     let body_bits = Some(cfg.act_bits);
     for layer in &mut model.body {
-        let mut conv_row = |name: &str, kind: &str, spec: crate::nn::conv::ConvSpec, n, u| {
+        let mut conv_row = |name: &str, shortcut: bool, spec: crate::nn::conv::ConvSpec, n, u| {
             let g = spec.geom(&[1, hw.0, hw.1, spec.c]);
             let r = row(
                 name,
-                format!("{kind} {}x{}/{}", spec.k, spec.k, spec.stride),
+                format!(
+                    "binary conv {}x{}/{}{}",
+                    spec.k,
+                    spec.k,
+                    spec.stride,
+                    if shortcut { " + shortcut" } else { "" }
+                ),
                 vec![g.ho(), g.wo(), spec.o],
                 n,
                 g.macs(),
@@ -266,7 +274,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
             BodyLayer::Plain(p) => {
                 let name = p.conv.w.name.trim_end_matches(".conv.weight").to_string();
                 let n = count(|f| p.visit(f));
-                rows.push(conv_row(&name, "binary conv", p.conv.spec, n, unit));
+                rows.push(conv_row(&name, false, p.conv.spec, n, unit));
                 unit += 1;
             }
             BodyLayer::Block(b) => {
@@ -275,7 +283,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
                 let n1 = count(|f| b.unit1.visit(f));
                 rows.push(conv_row(
                     &format!("{block}.conv1"),
-                    "binary conv",
+                    false,
                     b.unit1.conv.spec,
                     n1,
                     unit,
@@ -286,7 +294,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
                 });
                 rows.push(conv_row(
                     &format!("{block}.conv2"),
-                    "binary conv + shortcut",
+                    true,
                     b.conv2.spec,
                     n2,
                     unit + 1,
@@ -335,6 +343,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
         binary_params: 0,
         float_params: 0,
         binary_macs: 0,
+        binary_macs_by_input_bits: Default::default(),
         float_macs: 0,
         float_mac_share: 0.0,
         trained_bytes: 0,
@@ -346,6 +355,9 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
         t.binary_params += r.binary_params;
         t.float_params += r.float_params;
         t.binary_macs += r.binary_macs;
+        if let Some(k) = r.input_bits {
+            *t.binary_macs_by_input_bits.entry(k).or_default() += r.binary_macs;
+        }
         t.float_macs += r.float_macs;
         t.trained_bytes += r.trained_bytes;
         t.exported.add(&r.exported);
@@ -521,8 +533,14 @@ impl ModelSummary {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "MACs per image: {} binary (1-bit weights), {} float; float share {:.2}%",
+            "MACs per image: {} binary (1-bit weights; {}), {} float; float share {:.2}%",
             grouped(t.binary_macs),
+            t.binary_macs_by_input_bits
+                .iter()
+                .rev()
+                .map(|(k, n)| format!("1x{k}: {}", human_count(*n)))
+                .collect::<Vec<_>>()
+                .join(", "),
             grouped(t.float_macs),
             100.0 * t.float_mac_share
         );
