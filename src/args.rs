@@ -288,7 +288,8 @@ pub fn load_data(s: &DataSettings) -> Result<data::Splits> {
 /// flags of `train`, `summary`, `plot table` and `study`).
 #[derive(Args, Clone)]
 pub struct ModelArgs {
-    /// Architecture [default: resnet; vgg-small for the built-in default run]
+    /// Architecture [default: resnet; vgg-small for the built-in default run, and for
+    /// `summary` and `plot table` without a path]
     #[arg(long, value_parser = choice::<Arch>())]
     pub model: Option<Arch>,
     /// ResNet depth (6n+2)

@@ -173,7 +173,11 @@ fn table_panels_hold_the_encodings_codes_and_the_picture_has_the_stated_size() {
     rgb.input = [16, 16, 3];
     let (panels, cols, _) = plot::panels(gpu, &Source::Config(rgb), false).unwrap();
     assert_eq!((panels.len(), cols), (1, 1));
-    assert!(panels[0].title.starts_with("every channel"), "{}", panels[0].title);
+    assert!(
+        panels[0].title.starts_with("every channel"),
+        "{}",
+        panels[0].title
+    );
 
     // The float first layer has no table.
     let f = cfg(Arch::VggSmall, FirstLayer::Float, 4);

@@ -223,6 +223,8 @@ fn train_one(
     let opts = RunOptions {
         out: Some(dir.to_path_buf()),
         progress: cx.progress,
+        // As `train` does by default: an interrupted run loses at most ten minutes.
+        checkpoint_interval: Some(std::time::Duration::from_secs(600)),
         ..RunOptions::default()
     };
     trainer.run(&cx.splits.train, &cx.splits.test, &opts, |_| {})?;
