@@ -80,7 +80,7 @@ fn variant_title(cfg: &ModelConfig, bits: u32, trained: bool) -> String {
         FirstLayer::Thermometer => format!("thermometer, {} levels", cfg.embed_dim),
         FirstLayer::Naive => format!("naive, {}-bit pixels", cfg.embed_bits),
         FirstLayer::Int8 => "int8 pixel value".into(),
-        FirstLayer::Bitplane => "bit planes (bit b weighted 2^b)".into(),
+        FirstLayer::Bitplane => "bit planes: 1 where bit b is set (code 2^b)".into(),
         FirstLayer::Float => "float".into(),
     }
 }
@@ -118,6 +118,13 @@ pub fn panels(
         _ => None,
     };
     let (mut codes, d, bits) = lut_codes(&bytes)?;
+    if cfg.first_layer == FirstLayer::Bitplane {
+        // Plane b holds 0 or 2^b: drawn as bits, so that the low planes are visible.
+        codes
+            .iter_mut()
+            .flatten()
+            .for_each(|v| *v = (*v > 0.0) as u32 as f32);
+    }
     // Channels that share one table (or one fixed encoding) are drawn once.
     let float_tables = float_table.as_ref().map_or(1, |f| f.len() / (256 * d));
     if float_tables == 1 && codes.iter().all(|c| *c == codes[0]) {

@@ -140,6 +140,7 @@ pub fn exported_config(bytes: &[u8], path: &Path) -> Result<ModelConfig> {
 pub fn load(gpu: &Gpu, source: &Source) -> Result<(Model, Vec<u8>, String)> {
     match source {
         Source::Config(cfg) => {
+            // Folding consumes a model: one is built for the export, one to describe.
             let model = Model::new(gpu, cfg, 0)?;
             let bytes = export_bytes(gpu, Model::new(gpu, cfg, 0)?)?;
             Ok((model, bytes, "flags".into()))
@@ -150,6 +151,7 @@ pub fn load(gpu: &Gpu, source: &Source) -> Result<(Model, Vec<u8>, String)> {
             Ok((model, bytes, p.display().to_string()))
         }
         Source::Path(p) => {
+            // Folding consumes a model: one is restored for the export, one to describe.
             let loaded = checkpoint::load(p)?;
             let restored = || -> Result<Model> {
                 let mut m = Model::new(gpu, &loaded.model, 0)?;
