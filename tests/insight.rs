@@ -104,6 +104,7 @@ fn summary_rows_follow_the_network_and_sizes_match_the_exported_file() {
         params + stats,
         "every trainable parameter plus the batch-norm running statistics"
     );
+    assert_eq!(s.totals.non_trainable_params, stats);
 
     // The sizes agree with the file export writes, for a model given by its configuration
     // and for that file itself; the float first layer's MAC share is its own.

@@ -55,6 +55,8 @@ pub struct LayerRow {
     /// Float parameters: float weights, biases, the embedding table, batch-norm scale,
     /// shift and running statistics.
     pub float_params: u64,
+    /// Of the float parameters, those not trained (batch-norm running statistics).
+    pub non_trainable_params: u64,
     /// Bits k of the inputs that meet the binary weights (1-bit x k-bit MACs).
     pub input_bits: Option<u32>,
     /// Multiply-accumulates of one image with binary weights.
@@ -75,6 +77,7 @@ pub struct LayerRow {
 pub struct Totals {
     pub binary_params: u64,
     pub float_params: u64,
+    pub non_trainable_params: u64,
     pub binary_macs: u64,
     /// Binary MACs by the bits k of their inputs (1-bit x k-bit).
     pub binary_macs_by_input_bits: std::collections::BTreeMap<u32, u64>,
@@ -175,25 +178,29 @@ pub fn summarize(gpu: &Gpu, source: &Source) -> Result<ModelSummary> {
     summarize_model(&mut model, &bytes, &name)
 }
 
-/// Binary and float scalars of the parameters `visit` hands over.
-fn count(visit: impl FnOnce(&mut dyn FnMut(&mut Param))) -> (u64, u64) {
-    let (mut b, mut f) = (0u64, 0u64);
+/// Binary, float and (of the float) non-trainable scalars of the parameters `visit` hands
+/// over.
+fn count(visit: impl FnOnce(&mut dyn FnMut(&mut Param))) -> (u64, u64, u64) {
+    let (mut b, mut f, mut stat) = (0u64, 0u64, 0u64);
     visit(&mut |p: &mut Param| {
         let n = p.value.numel() as u64;
-        if p.kind == ParamKind::Latent {
-            b += n;
-        } else {
-            f += n;
+        match p.kind {
+            ParamKind::Latent => b += n,
+            ParamKind::Stat => {
+                f += n;
+                stat += n
+            }
+            _ => f += n,
         }
     });
-    (b, f)
+    (b, f, stat)
 }
 
 fn row(
     name: &str,
     kind: String,
     output: Vec<usize>,
-    (binary_params, float_params): (u64, u64),
+    (binary_params, float_params, non_trainable_params): (u64, u64, u64),
     macs: u64,
     binary_bits: Option<u32>,
     unit: Option<usize>,
@@ -204,6 +211,7 @@ fn row(
         output,
         binary_params,
         float_params,
+        non_trainable_params,
         input_bits: binary_bits,
         binary_macs: if binary_bits.is_some() { macs } else { 0 },
         float_macs: if binary_bits.is_some() { 0 } else { macs },
@@ -309,7 +317,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
                     "pool",
                     "max pool 2x2/2".into(),
                     vec![hw.0, hw.1, c],
-                    (0, 0),
+                    (0, 0, 0),
                     0,
                     None,
                     Some(unit),
@@ -344,6 +352,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
     let mut t = Totals {
         binary_params: 0,
         float_params: 0,
+        non_trainable_params: 0,
         binary_macs: 0,
         binary_macs_by_input_bits: Default::default(),
         float_macs: 0,
@@ -356,6 +365,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
     for r in &rows {
         t.binary_params += r.binary_params;
         t.float_params += r.float_params;
+        t.non_trainable_params += r.non_trainable_params;
         t.binary_macs += r.binary_macs;
         if let Some(k) = r.input_bits {
             *t.binary_macs_by_input_bits.entry(k).or_default() += r.binary_macs;
@@ -548,10 +558,13 @@ impl ModelSummary {
         );
         let _ = writeln!(
             out,
-            "parameters: {} binary + {} float = {}; as trained (f32 latent): {}",
+            "parameters: {} binary + {} float = {} ({} trainable, {} batch-norm statistics); \
+             as trained (f32 latent): {}",
             grouped(t.binary_params),
             grouped(t.float_params),
             grouped(t.binary_params + t.float_params),
+            grouped(t.binary_params + t.float_params - t.non_trainable_params),
+            grouped(t.non_trainable_params),
             human_bytes(t.trained_bytes)
         );
         let e = &t.exported;
