@@ -6,11 +6,11 @@
 //!
 //! e.g. `-- 128 6 PIXEMBED_CONV_TEXTURE=0`: arm A runs with the setting, arm B without.
 
-use pixembed::bench::network::bench_config;
-use pixembed::gpu::{AdapterRequest, Gpu, Recorder, Tensor};
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model};
+use pixembed::bench::network::{bench_train_config, profiled_step};
+use pixembed::gpu::{AdapterRequest, Gpu, Recorder};
+use pixembed::nn::Model;
 use pixembed::ops::loss;
-use pixembed::train::{optimizer, OptimizerKind, Schedule, TrainConfig};
+use pixembed::train::optimizer;
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -29,36 +29,9 @@ fn main() -> pixembed::Result<()> {
         .split_once('=')
         .ok_or_else(|| pixembed::Error::Invalid(format!("expected VAR=VALUE, got {setting}")))?;
     let gpu = Gpu::new(&AdapterRequest::default())?;
-    let cfg = bench_config(
-        Arch::Resnet,
-        20,
-        16,
-        [32, 32, 3],
-        FirstLayer::Embed,
-        LastLayer::Binary,
-    );
+    let (cfg, pixels, labels) = profiled_step(&gpu, batch)?;
     let mut model = Model::new(&gpu, &cfg, 1)?;
-    let tc = TrainConfig {
-        epochs: 1,
-        batch,
-        lr: 1e-3,
-        optimizer: OptimizerKind::Adam,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        schedule: Schedule::Constant,
-        warmup_epochs: 0.0,
-        seed: 0,
-        augment: pixembed::data::AugmentKind::None,
-        limit_train: None,
-        limit_test: None,
-        log_every: 1,
-    };
-    let px: Vec<u8> = (0..batch * 32 * 32 * 3)
-        .map(|i| (i * 37 % 251) as u8)
-        .collect();
-    let pixels = Tensor::from_slice(&gpu, &[batch, 32, 32, 3], &px)?;
-    let labels_host: Vec<i32> = (0..batch).map(|i| (i % 10) as i32).collect();
-    let labels = Tensor::from_slice(&gpu, &[batch], &labels_host)?;
+    let tc = bench_train_config(batch);
     let mut step = 0u64;
     let mut run_step = |with: bool| -> pixembed::Result<(f64, usize)> {
         if with {

@@ -26,7 +26,6 @@
 
 override CW: u32 = 2u;
 override BITS: u32 = 2u;
-override KH: u32 = 3u;
 override KW: u32 = 3u;
 override STRIDE: u32 = 1u;
 // vec4 channel blocks per invocation (1..16).
@@ -61,6 +60,12 @@ struct Params {
     ow: u32,
     // Channel groups of this dispatch.
     groups: u32,
+    // Kernel rows: a uniform, not an override, so that the row loop stays a loop (unrolled,
+    // the widest variants took twice as long to compile on a software adapter, no faster).
+    kh: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // S of one channel block (4 channels, the vec4 lanes) for the 4 pixels of the block.
@@ -295,7 +300,7 @@ fn block_sums(bl: Block) -> Sums {
     let oy = bl.row % p.ho;
     let st = i32(STRIDE);
     let c0 = i32(bl.ox0 * STRIDE) - i32(p.pad);
-    for (var ky = 0u; ky < KH; ky++) {
+    for (var ky = 0u; ky < p.kh; ky++) {
         let iy = i32(oy * STRIDE + ky) - i32(p.pad);
         let row_inside = iy >= 0 && iy < i32(p.h);
         let row_base = (n * p.h + u32(max(iy, 0))) * p.w;
@@ -330,7 +335,7 @@ fn block_sums(bl: Block) -> Sums {
                                dot(countOneBits(v1) << sh, vec4<u32>(1u)),
                                dot(countOneBits(v2) << sh, vec4<u32>(1u)),
                                dot(countOneBits(v3) << sh, vec4<u32>(1u)));
-                let tap_base = (bl.g * KH * KW + ky * KW + kx) * CW;
+                let tap_base = (bl.g * p.kh * KW + ky * KW + kx) * CW;
                 let wi = (vec4<u32>(tap_base) + word % CW) * QV;
                 mac(&b0, v0, v1, v2, v3, wi, sh, 0u);
                 if QV > 1u { mac(&b1, v0, v1, v2, v3, wi, sh, 1u); }

@@ -13,7 +13,7 @@
 // Backward (straight-through): dtable[t][v][d] = sum over pixels p and channels c of table t
 // with pixels[p][c] = v of dvalue[p][c*D + d], times 1[0 < table[t][v][d] < max]. No atomics:
 // `backward_partial` gives each invocation one chunk of pixels, one table t and four
-// consecutive d (a vec4 group g) and sums into a private 256-row histogram in pixel order;
+// consecutive d (a vec4 group g) and sums into its own 256-row histogram in pixel order;
 // `backward_reduce` adds the chunks' histograms in chunk order and applies the mask. Both
 // orders are fixed, so two runs are bit-identical.
 //#include _common
@@ -199,9 +199,11 @@ fn backward_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     let g = i % p.groups;
     let t = (i / p.groups) % p.tables;
     let chunk = i / (p.groups * p.tables);
-    var hist: array<vec4<f32>, 256>;
+    // The histogram lives in this invocation's own rows of the output: a private array
+    // indexed by pixel value compiled for over 20 s on a software adapter.
+    let base = (chunk * p.tables + t) * 256u;
     for (var v = 0u; v < 256u; v++) {
-        hist[v] = vec4<f32>(0.0);
+        partials_out[(base + v) * p.groups + g] = vec4<f32>(0.0);
     }
     // Channels of table t: all of them when shared, else only c = t.
     let c_lo = select(0u, t, p.tables > 1u);
@@ -220,12 +222,9 @@ fn backward_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
             let grad = vec4<f32>(dvalue[row + d0], dvalue[row + min(d0 + 1u, last)],
                                  dvalue[row + min(d0 + 2u, last)],
                                  dvalue[row + min(d0 + 3u, last)]);
-            hist[v] += select(vec4<f32>(0.0), grad, live);
+            let slot = (base + v) * p.groups + g;
+            partials_out[slot] += select(vec4<f32>(0.0), grad, live);
         }
-    }
-    let base = (chunk * p.tables + t) * 256u;
-    for (var v = 0u; v < 256u; v++) {
-        partials_out[(base + v) * p.groups + g] = hist[v];
     }
 }
 

@@ -169,6 +169,20 @@ fn blocked_covers_every_kernel_size_and_code_width() {
 }
 
 #[test]
+fn widest_blocks_match_reference() {
+    let _gpu = gpu_or_skip!();
+    // 16 vec4 blocks (64 channels) per invocation, as on hardware adapters (software ones
+    // stop at 8 unless forced): a whole group, a partial last group, 2-bit and 1-bit codes.
+    let cases = [
+        case(1, 8, 8, 64, 64, 3, 1, 1, 2),
+        case(1, 5, 6, 40, 100, 3, 2, 1, 1),
+    ];
+    for (i, cs) in cases.into_iter().enumerate() {
+        check_i32(&cs, Path::BlockedWide, 480 + i as u64);
+    }
+}
+
+#[test]
 fn narrow_two_bit_inputs_defer_byte_sums_exactly() {
     let _gpu = gpu_or_skip!();
     // 2-bit inputs of one word per plane keep per-tap byte counts (both planes in one word

@@ -63,6 +63,45 @@ pub fn bench_config(
     }
 }
 
+/// The optimizer settings of the benchmarked (and profiled) training step.
+pub fn bench_train_config(batch: usize) -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch,
+        lr: 1e-3,
+        optimizer: OptimizerKind::Adam,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        schedule: Schedule::Constant,
+        warmup_epochs: 0.0,
+        seed: 0,
+        augment: crate::data::AugmentKind::None,
+        limit_train: None,
+        limit_test: None,
+        log_every: 1,
+    }
+}
+
+/// The profiled training step (examples/): ResNet-20 w16 on 32x32x3 with a pixel-embedding
+/// first layer and a binary last layer, and one batch of fixed pixels and labels.
+pub fn profiled_step(gpu: &Gpu, batch: usize) -> Result<(ModelConfig, Tensor, Tensor)> {
+    let cfg = bench_config(
+        Arch::Resnet,
+        20,
+        16,
+        [32, 32, 3],
+        FirstLayer::Embed,
+        LastLayer::Binary,
+    );
+    let px: Vec<u8> = (0..batch * 32 * 32 * 3)
+        .map(|i| (i * 37 % 251) as u8)
+        .collect();
+    let pixels = Tensor::from_slice(gpu, &[batch, 32, 32, 3], &px)?;
+    let labels_host: Vec<i32> = (0..batch).map(|i| (i % 10) as i32).collect();
+    let labels = Tensor::from_slice(gpu, &[batch], &labels_host)?;
+    Ok((cfg, pixels, labels))
+}
+
 fn random_pixels(gpu: &Gpu, n: usize, input: [usize; 3], seed: u64) -> Result<Tensor> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let px: Vec<u8> = (0..n * input.iter().product::<usize>())
@@ -145,21 +184,7 @@ pub fn train_step(
 ) -> Result<NetworkRow> {
     let start = std::time::Instant::now();
     let mut model = Model::new(gpu, cfg, 1)?;
-    let tc = TrainConfig {
-        epochs: 1,
-        batch,
-        lr: 1e-3,
-        optimizer: OptimizerKind::Adam,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        schedule: Schedule::Constant,
-        warmup_epochs: 0.0,
-        seed: 0,
-        augment: crate::data::AugmentKind::None,
-        limit_train: None,
-        limit_test: None,
-        log_every: 1,
-    };
+    let tc = bench_train_config(batch);
     let pixels = random_pixels(gpu, batch, cfg.input, 3)?;
     let labels_host: Vec<i32> = (0..batch).map(|i| (i % cfg.classes) as i32).collect();
     let labels = Tensor::from_slice(gpu, &[batch], &labels_host)?;

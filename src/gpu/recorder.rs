@@ -133,7 +133,11 @@ impl<'g> Recorder<'g> {
 
     /// Record one compute dispatch.
     pub fn dispatch(&mut self, kernel: &Kernel, args: &[Arg], groups: [u32; 3]) -> Result<()> {
+        let created_before = self.gpu.registry().pipeline_count();
         let pipeline = self.gpu.registry().pipeline(kernel)?;
+        if self.gpu.registry().pipeline_count() > created_before {
+            self.flush_for_compilation();
+        }
         let mut params = Vec::new();
         for a in args {
             match a {
@@ -213,6 +217,11 @@ impl<'g> Recorder<'g> {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
+        log::trace!(
+            "dispatch {} {}",
+            self.dispatches,
+            crate::gpu::registry::kernel_line(kernel)
+        );
         self.labels.push((kernel.shader, kernel.entry));
         self.dispatches += 1;
         Ok(())
@@ -308,6 +317,29 @@ impl<'g> Recorder<'g> {
     pub fn zero(&mut self, t: &Tensor) {
         self.keep.push(t.pooled().clone());
         self.encoder.clear_buffer(t.buffer(), 0, Some(t.byte_len()));
+    }
+
+    /// Submit the work recorded so far when a new pipeline is about to be used, on software
+    /// adapters and untimed recorders only. Such adapters compile a pipeline's shader when
+    /// its first dispatch runs, on the queue's thread: submitting early lets that thread
+    /// compile the kernels recorded so far while this one creates the next pipelines (about
+    /// 2 s of a cold first training step on lavapipe). Order is unchanged: submissions run in
+    /// order, and the parameter blocks written so far are uploaded before them.
+    fn flush_for_compilation(&mut self) {
+        if self.timestamps.is_some() || self.dispatches == 0 || !self.gpu.is_software() {
+            return;
+        }
+        let encoder = self
+            .gpu
+            .device()
+            .create_command_encoder(&Default::default());
+        let encoder = std::mem::replace(&mut self.encoder, encoder);
+        for (buf, data) in &self.blocks {
+            self.gpu.queue().write_buffer(buf.buffer(), 0, data);
+        }
+        self.gpu.queue().submit([encoder.finish()]);
+        self.keep.clear();
+        self.blocks.clear();
     }
 
     /// The command buffers, timestamps and labels, plus every buffer the commands use: the

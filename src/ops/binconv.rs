@@ -7,8 +7,11 @@
 //!   convolution `sum_b 2^b (2 popcount(a_b & w) - popcount(a_b))`, converted to f32.
 //!
 //! Both produce the same integer accumulators bit for bit (tests/binconv.rs), so the choice
-//! is only about speed: the first use of a (shape, bits) times both once on the adapter and
-//! caches the faster. `PIXEMBED_BINCONV=float|packed` forces a path.
+//! is only about speed: on hardware adapters the first use of a (shape, bits) times both
+//! once and caches the faster. Software adapters take the packed path for codes of up to
+//! 2 bits without timing: it won every such shape measured on lavapipe by 2-5x, and timing
+//! the float path compiled its kernels (about 2 s of a cold start) only to discard them.
+//! `PIXEMBED_BINCONV=float|packed` forces a path.
 
 use crate::error::Result;
 use crate::gpu::choice::{fastest, Choices};
@@ -44,6 +47,9 @@ static CHOICES: Choices<Key, BinConvPath> = Choices::new();
 pub fn choose(gpu: &Gpu, geom: &ConvGeom, bits: u32) -> Result<BinConvPath> {
     if let Some(p) = forced()? {
         return Ok(p);
+    }
+    if gpu.is_software() && bits <= 2 {
+        return Ok(BinConvPath::Packed);
     }
     let key = (gpu.summary().name.clone(), *geom, bits);
     if let Some(p) = CHOICES.get(&key) {

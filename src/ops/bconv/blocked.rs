@@ -35,7 +35,13 @@ pub(super) struct Plan {
 
 impl Plan {
     /// The plan, or `None` when even one channel group's staging does not fit a uniform buffer.
-    pub(super) fn new(gpu: &Gpu, geom: &ConvGeom, bits: u32, out: Output) -> Option<Plan> {
+    pub(super) fn new(
+        gpu: &Gpu,
+        geom: &ConvGeom,
+        bits: u32,
+        out: Output,
+        widest_block: usize,
+    ) -> Option<Plan> {
         // The kernel binds 64 KiB uniform buffers and reads the input as vec4 (16 bytes at least).
         let input_words = geom.n * geom.h * geom.w * bits as usize * words_for(geom.c);
         if (gpu.limits().max_uniform_buffer_binding_size as usize) < STAGE_WORDS * 4
@@ -47,7 +53,7 @@ impl Plan {
         let cw = words_for(geom.c);
         // Largest block first: all channels (up to 64) in one group, then smaller groups.
         // Block widths are powers of two so that few pipeline variants exist.
-        let widest = geom.o.div_ceil(4).next_power_of_two().min(16);
+        let widest = geom.o.div_ceil(4).next_power_of_two().min(widest_block);
         [16, 8, 4, 2, 1]
             .into_iter()
             .filter(|&qv| qv <= widest)
@@ -78,6 +84,18 @@ impl Plan {
                     defer: deferred_mode(gpu, geom, bits),
                 })
             })
+    }
+}
+
+/// The widest channel block (vec4 blocks per invocation, QV) a plan may use: 16 (64
+/// channels), or 8 on software adapters unless `wide`. On lavapipe 16 blocks compiled twice
+/// as long as 8 (2.4 s against 1.1 s for ResNet-20's 64-channel layer, a large part of a
+/// cold start) and ran no faster: 64 vec4 accumulators spill either way.
+pub(super) fn widest_block(gpu: &Gpu, wide: bool) -> usize {
+    if gpu.is_software() && !wide {
+        8
+    } else {
+        16
     }
 }
 
@@ -113,6 +131,8 @@ struct Params {
     o_base: u32,
     ow: u32,
     groups: u32,
+    kh: u32,
+    _pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -144,7 +164,6 @@ pub(super) fn forward(
     let mut constants = vec![
         ("CW", words_for(g.c) as f64),
         ("BITS", plan.bits as f64),
-        ("KH", g.kh as f64),
         ("KW", g.kw as f64),
         ("STRIDE", g.stride as f64),
         ("QV", plan.qv as f64),
@@ -197,6 +216,8 @@ pub(super) fn forward(
             o_base: o_base as u32,
             ow: words_for(g.o) as u32,
             groups: groups as u32,
+            kh: g.kh as u32,
+            _pad: [0; 3],
         };
         let mut args = vec![
             Arg::Params(bytemuck::bytes_of(&p)),

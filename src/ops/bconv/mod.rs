@@ -41,6 +41,9 @@ pub enum Path {
     General,
     /// The register-blocked fast path; an error where its staging does not fit.
     Blocked,
+    /// The blocked path with the widest channel blocks (16 vec4 per invocation, what
+    /// hardware adapters use) on any adapter, so that software adapters test them too.
+    BlockedWide,
 }
 
 /// What the convolution writes.
@@ -124,10 +127,13 @@ pub fn forward(
     path: Path,
 ) -> Result<Tensor> {
     check(geom, bits, x, w, out)?;
-    let plan = blocked::Plan::new(rec.gpu(), geom, bits, out);
+    let widest = blocked::widest_block(rec.gpu(), path == Path::BlockedWide);
+    let plan = blocked::Plan::new(rec.gpu(), geom, bits, out, widest);
     match (path, plan) {
-        (Path::Auto | Path::Blocked, Some(plan)) => blocked::forward(rec, &plan, x, w, out),
-        (Path::Blocked, None) => Err(Error::Invalid(format!(
+        (Path::Auto | Path::Blocked | Path::BlockedWide, Some(plan)) => {
+            blocked::forward(rec, &plan, x, w, out)
+        }
+        (Path::Blocked | Path::BlockedWide, None) => Err(Error::Invalid(format!(
             "the blocked bconv kernel cannot stage {geom:?} ({bits}-bit input, output {out:?}) in a uniform buffer"
         ))),
         (Path::Auto | Path::General, _) => general::forward(rec, geom, bits, x, w, out),
@@ -136,7 +142,7 @@ pub fn forward(
 
 /// Which path `Path::Auto` takes for this problem.
 pub fn auto_path(gpu: &Gpu, geom: &ConvGeom, bits: u32, out: Output) -> Path {
-    match blocked::Plan::new(gpu, geom, bits, out) {
+    match blocked::Plan::new(gpu, geom, bits, out, blocked::widest_block(gpu, false)) {
         Some(_) => Path::Blocked,
         None => Path::General,
     }
