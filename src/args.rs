@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use pixembed::bench::first_layer::Shape;
 use pixembed::data::{self, AugmentKind, Format};
 use pixembed::gpu::AdapterRequest;
-use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, ModelConfig, TableKind};
 use pixembed::train::checkpoint::DataSettings;
 use pixembed::train::{OptimizerKind, Schedule, TrainConfig};
 use std::path::PathBuf;
@@ -306,8 +306,8 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 2.0)]
     pub act_max: f32,
     /// First-layer variant
-    #[arg(long, value_parser = choice::<FirstLayer>(), default_value_t = FirstLayer::Embed)]
-    pub first_layer: FirstLayer,
+    #[arg(long, value_parser = choice::<FirstLayerKind>(), default_value_t = FirstLayerKind::Embed)]
+    pub first_layer: FirstLayerKind,
     /// Embedding dimension D: values per pixel and channel of --first-layer embed. For
     /// --first-layer thermometer, the number of levels (its own name: --thermometer-levels)
     #[arg(long, default_value_t = 10, visible_alias = "thermometer-levels")]
@@ -627,8 +627,8 @@ pub struct StudyArgs {
     #[command(flatten)]
     pub recipe: RecipeArgs,
     /// First-layer variants to train, comma-separated [default: all six]
-    #[arg(long, value_parser = choice::<FirstLayer>(), value_delimiter = ',')]
-    pub variants: Vec<FirstLayer>,
+    #[arg(long, value_parser = choice::<FirstLayerKind>(), value_delimiter = ',')]
+    pub variants: Vec<FirstLayerKind>,
     /// Runs per variant (seeds --seed, --seed + 1, ...)
     #[arg(long, default_value_t = 2)]
     pub seeds: usize,

@@ -14,6 +14,7 @@ pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod reference;
+mod stored;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use pixembed::gpu::{self, Gpu};
 use pixembed::infer::IntModel;
-use pixembed::nn::{FirstLayer, Model};
+use pixembed::nn::{FirstLayerKind, Model};
 use pixembed::train::checkpoint::{self, DataSettings};
 use pixembed::train::{RunOptions, TrainConfig, Trainer};
 use std::path::PathBuf;
@@ -178,7 +178,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
     if let Some(o) = summary
         .out
         .as_ref()
-        .filter(|_| trainer.model.cfg.first_layer == FirstLayer::Embed)
+        .filter(|_| trainer.model.cfg.first_layer == FirstLayerKind::Embed)
     {
         // The learned table, codes beside the float values.
         let png = o.join("table.png");

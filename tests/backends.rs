@@ -7,7 +7,7 @@
 mod common;
 
 use pixembed::gpu::{AdapterRequest, Gpu};
-use pixembed::nn::{Arch, FirstLayer, LastLayer};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer};
 use pixembed::train::{RunOptions, Trainer};
 
 fn open(backend: &str) -> Option<Gpu> {
@@ -31,7 +31,13 @@ fn open(backend: &str) -> Option<Gpu> {
 fn loss_curve(gpu: &Gpu) -> Vec<(u64, u64)> {
     let train = common::quadrant_data(3, 96, 10, 1);
     let test = common::quadrant_data(4, 64, 10, 1);
-    let cfg = common::small_model(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = common::small_model(
+        Arch::Resnet,
+        FirstLayerKind::Embed,
+        LastLayer::Binary,
+        10,
+        1,
+    );
     let mut t = Trainer::new(gpu, &cfg, &common::small_training(2, 7, true)).unwrap();
     let opts = RunOptions {
         progress: false,

@@ -13,7 +13,7 @@ use pixembed::data::Dataset;
 use pixembed::gpu::{Gpu, Recorder, Tensor};
 use pixembed::infer::{fold_model, IntModel};
 use pixembed::nn::model::BodyLayer;
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, Model, ModelConfig, TableKind};
 use pixembed::ops::pack;
 use pixembed::train::{RunOptions, Trainer};
 
@@ -182,7 +182,7 @@ fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize, mirror: bo
 
 fn config(
     arch: Arch,
-    first: FirstLayer,
+    first: FirstLayerKind,
     last: LastLayer,
     table: TableKind,
     h: usize,
@@ -198,18 +198,34 @@ fn engine_equals_graph_for_every_first_layer_variant() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(41, 256, 12, 3);
     for (first, last, table) in [
-        (FirstLayer::Embed, LastLayer::Binary, TableKind::PerChannel),
-        (FirstLayer::Embed, LastLayer::Float, TableKind::Shared),
-        (FirstLayer::Float, LastLayer::Float, TableKind::PerChannel),
-        (FirstLayer::Int8, LastLayer::Binary, TableKind::PerChannel),
-        (FirstLayer::Naive, LastLayer::Float, TableKind::PerChannel),
         (
-            FirstLayer::Bitplane,
+            FirstLayerKind::Embed,
+            LastLayer::Binary,
+            TableKind::PerChannel,
+        ),
+        (FirstLayerKind::Embed, LastLayer::Float, TableKind::Shared),
+        (
+            FirstLayerKind::Float,
+            LastLayer::Float,
+            TableKind::PerChannel,
+        ),
+        (
+            FirstLayerKind::Int8,
             LastLayer::Binary,
             TableKind::PerChannel,
         ),
         (
-            FirstLayer::Thermometer,
+            FirstLayerKind::Naive,
+            LastLayer::Float,
+            TableKind::PerChannel,
+        ),
+        (
+            FirstLayerKind::Bitplane,
+            LastLayer::Binary,
+            TableKind::PerChannel,
+        ),
+        (
+            FirstLayerKind::Thermometer,
             LastLayer::Float,
             TableKind::PerChannel,
         ),
@@ -227,7 +243,7 @@ fn engine_equals_graph_for_resnet18_and_vgg_small() {
         (Arch::Resnet18, LastLayer::Binary, TableKind::Shared),
         (Arch::VggSmall, LastLayer::Float, TableKind::PerChannel),
     ] {
-        let cfg = config(arch, FirstLayer::Embed, last, table, 16);
+        let cfg = config(arch, FirstLayerKind::Embed, last, table, 16);
         eprintln!("{}", check(gpu, &cfg, &data, 4, false));
     }
 }
@@ -239,8 +255,8 @@ fn engine_equals_graph_with_negative_bn_scales() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(43, 256, 12, 3);
     for (arch, first) in [
-        (Arch::Resnet, FirstLayer::Embed),
-        (Arch::VggSmall, FirstLayer::Int8),
+        (Arch::Resnet, FirstLayerKind::Embed),
+        (Arch::VggSmall, FirstLayerKind::Int8),
     ] {
         let cfg = config(arch, first, LastLayer::Binary, TableKind::PerChannel, 12);
         eprintln!("{}", check(gpu, &cfg, &data, 4, true));

@@ -1,4 +1,4 @@
-//! The table first layer: every implementation (gather + bconv, folded 8-bit and 16-bit
+//! The code-table first layer: every implementation (gather + bconv, folded 8-bit and 16-bit
 //! tables) against the reference of the gather + binary conv + thresholds it replaces, and
 //! the folded reference against the same spec. Exact, on random and edge-case inputs.
 
@@ -6,8 +6,8 @@ mod common;
 
 use pixembed::bench::first_layer::variant_table;
 use pixembed::gpu::{Recorder, Tensor};
-use pixembed::nn::FirstLayer;
-use pixembed::ops::first_table::{Impl, TableConv, Width};
+use pixembed::nn::FirstLayerKind;
+use pixembed::ops::first_table::{CodeTableConv, Impl, Width};
 use pixembed::ops::layout::ConvGeom;
 use pixembed::ops::threshold::Thresholds;
 use pixembed::reference::bconv::bconv_forward_threshold;
@@ -21,7 +21,7 @@ struct Case {
     h: usize,
     w: usize,
     c: usize,
-    variant: FirstLayer,
+    variant: FirstLayerKind,
     /// One table shared by every channel.
     shared: bool,
     o: usize,
@@ -91,7 +91,7 @@ fn check(case: &Case, seed: u64) -> Vec<Impl> {
     )
     .unwrap();
     let th = Thresholds::from_host(gpu, case.out_bits, &values, &flags).unwrap();
-    let layer = TableConv::new(
+    let layer = CodeTableConv::new(
         gpu,
         &ct,
         bits,
@@ -133,7 +133,7 @@ fn check(case: &Case, seed: u64) -> Vec<Impl> {
 
 #[allow(clippy::too_many_arguments)]
 fn case(
-    variant: FirstLayer,
+    variant: FirstLayerKind,
     n: usize,
     h: usize,
     w: usize,
@@ -162,31 +162,31 @@ fn embed_all_forms_match_reference() {
     let folded8 = Impl::Folded(Width::W8);
     let folded16 = Impl::Folded(Width::W16);
     // 2-bit codes of 10 dims: both widths hold the sums.
-    let impls = check(&case(FirstLayer::Embed, 2, 9, 7, 3, 64, 3, 1), 1);
+    let impls = check(&case(FirstLayerKind::Embed, 2, 9, 7, 3, 64, 3, 1), 1);
     assert!(
         impls.contains(&folded8) && impls.contains(&folded16),
         "{impls:?}"
     );
-    check(&case(FirstLayer::Embed, 1, 7, 5, 3, 40, 3, 2), 2);
-    check(&case(FirstLayer::Embed, 1, 5, 9, 1, 72, 3, 1), 3);
-    check(&case(FirstLayer::Embed, 1, 13, 11, 3, 64, 7, 2), 4);
-    check(&case(FirstLayer::Embed, 2, 3, 3, 3, 130, 3, 1), 5);
+    check(&case(FirstLayerKind::Embed, 1, 7, 5, 3, 40, 3, 2), 2);
+    check(&case(FirstLayerKind::Embed, 1, 5, 9, 1, 72, 3, 1), 3);
+    check(&case(FirstLayerKind::Embed, 1, 13, 11, 3, 64, 7, 2), 4);
+    check(&case(FirstLayerKind::Embed, 2, 3, 3, 3, 130, 3, 1), 5);
 }
 
 #[test]
 fn other_variants_match_reference() {
     let _gpu = gpu_or_skip!();
     // int8 (codes 0..255): 8-bit lanes cannot hold a tap, only the 16-bit form exists.
-    let impls = check(&case(FirstLayer::Int8, 1, 11, 13, 3, 64, 7, 2), 11);
+    let impls = check(&case(FirstLayerKind::Int8, 1, 11, 13, 3, 64, 7, 2), 11);
     assert_eq!(impls, vec![Impl::Gather, Impl::Folded(Width::W16)]);
-    check(&case(FirstLayer::Int8, 2, 5, 5, 1, 40, 3, 1), 12);
-    check(&case(FirstLayer::Bitplane, 1, 7, 9, 3, 96, 3, 2), 13);
-    check(&case(FirstLayer::Thermometer, 2, 7, 5, 3, 64, 3, 1), 14);
-    check(&case(FirstLayer::Naive, 1, 9, 9, 3, 33, 3, 1), 15);
+    check(&case(FirstLayerKind::Int8, 2, 5, 5, 1, 40, 3, 1), 12);
+    check(&case(FirstLayerKind::Bitplane, 1, 7, 9, 3, 96, 3, 2), 13);
+    check(&case(FirstLayerKind::Thermometer, 2, 7, 5, 3, 64, 3, 1), 14);
+    check(&case(FirstLayerKind::Naive, 1, 9, 9, 3, 33, 3, 1), 15);
     check(
         &Case {
             shared: true,
-            ..case(FirstLayer::Naive, 2, 5, 7, 3, 64, 3, 1)
+            ..case(FirstLayerKind::Naive, 2, 5, 7, 3, 64, 3, 1)
         },
         16,
     );
@@ -199,7 +199,7 @@ fn output_code_widths_match_reference() {
         check(
             &Case {
                 out_bits: bits,
-                ..case(FirstLayer::Embed, 1, 6, 5, 3, 48, 3, 1)
+                ..case(FirstLayerKind::Embed, 1, 6, 5, 3, 48, 3, 1)
             },
             seed,
         );

@@ -7,10 +7,10 @@ mod common;
 use pixembed::data::Dataset;
 use pixembed::gpu::{Gpu, Recorder, Tensor};
 use pixembed::infer::{engine, fold_model, IntModel};
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, Model, ModelConfig};
 use pixembed::train::{RunOptions, TrainConfig, Trainer};
 
-fn cfg(arch: Arch, first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
+fn cfg(arch: Arch, first: FirstLayerKind, last: LastLayer, h: usize, c: usize) -> ModelConfig {
     common::small_model(arch, first, last, h, c)
 }
 
@@ -67,13 +67,13 @@ fn integer_engine_agrees_with_training_graph_every_variant() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(11, 96, 12, 3);
     for (arch, first, last) in [
-        (Arch::Resnet, FirstLayer::Embed, LastLayer::Binary),
-        (Arch::Resnet, FirstLayer::Naive, LastLayer::Float),
-        (Arch::Resnet, FirstLayer::Thermometer, LastLayer::Binary),
-        (Arch::Resnet, FirstLayer::Int8, LastLayer::Binary),
-        (Arch::Resnet, FirstLayer::Bitplane, LastLayer::Binary),
-        (Arch::Resnet, FirstLayer::Float, LastLayer::Binary),
-        (Arch::VggSmall, FirstLayer::Embed, LastLayer::Binary),
+        (Arch::Resnet, FirstLayerKind::Embed, LastLayer::Binary),
+        (Arch::Resnet, FirstLayerKind::Naive, LastLayer::Float),
+        (Arch::Resnet, FirstLayerKind::Thermometer, LastLayer::Binary),
+        (Arch::Resnet, FirstLayerKind::Int8, LastLayer::Binary),
+        (Arch::Resnet, FirstLayerKind::Bitplane, LastLayer::Binary),
+        (Arch::Resnet, FirstLayerKind::Float, LastLayer::Binary),
+        (Arch::VggSmall, FirstLayerKind::Embed, LastLayer::Binary),
     ] {
         let mut m = trained(gpu, &cfg(arch, first, last, 12, 3), &data);
         assert_agree(gpu, &mut m, &data, &format!("{arch:?}/{first:?}/{last:?}"));
@@ -86,7 +86,13 @@ fn folding_handles_negative_and_zero_bn_scales() {
     let data = common::quadrant_data(12, 64, 10, 1);
     let mut m = trained(
         gpu,
-        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1),
+        &cfg(
+            Arch::Resnet,
+            FirstLayerKind::Embed,
+            LastLayer::Binary,
+            10,
+            1,
+        ),
         &data,
     );
     // Flip some scales negative, zero others, and push some channels into saturation.
@@ -131,7 +137,13 @@ fn export_round_trip_and_bad_files() {
     let data = common::quadrant_data(13, 64, 10, 3);
     let mut m = trained(
         gpu,
-        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3),
+        &cfg(
+            Arch::Resnet,
+            FirstLayerKind::Embed,
+            LastLayer::Binary,
+            10,
+            3,
+        ),
         &data,
     );
     let want = graph_predictions(gpu, &mut m, &data);
@@ -153,7 +165,13 @@ fn export_round_trip_and_bad_files() {
     let run = dir.join("run");
     let mut t = Trainer::new(
         gpu,
-        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3),
+        &cfg(
+            Arch::Resnet,
+            FirstLayerKind::Embed,
+            LastLayer::Binary,
+            10,
+            3,
+        ),
         &train_cfg(),
     )
     .unwrap();
@@ -179,7 +197,13 @@ fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
     let data = common::quadrant_data(14, 64, 10, 3);
     let mut m = trained(
         gpu,
-        &cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 3),
+        &cfg(
+            Arch::Resnet,
+            FirstLayerKind::Embed,
+            LastLayer::Binary,
+            10,
+            3,
+        ),
         &data,
     );
     let dir = std::env::temp_dir().join(format!("pixembed-infer-{}", std::process::id()));
@@ -230,7 +254,7 @@ fn infer_cli_reads_png_and_jpeg_and_reports_bad_images() {
 fn nan_scores_count_as_wrong() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(31, 24, 10, 1);
-    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 10, 1);
+    let c = cfg(Arch::Resnet, FirstLayerKind::Embed, LastLayer::Float, 10, 1);
     let mut int = fold_model(gpu, Model::new(gpu, &c, 1).unwrap()).unwrap();
     let w = &int.head.w.value;
     w.write(gpu, &vec![f32::NAN; w.numel()]).unwrap();
@@ -248,7 +272,13 @@ fn labels_outside_the_model_are_refused() {
     // The same images, labelled as a 100-class dataset.
     data.classes = (0..100).map(|i| format!("c{i}")).collect();
     data.labels[3] = 99;
-    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let c = cfg(
+        Arch::Resnet,
+        FirstLayerKind::Embed,
+        LastLayer::Binary,
+        10,
+        1,
+    );
     let mut int = fold_model(gpu, Model::new(gpu, &c, 1).unwrap()).unwrap();
     let e = engine::predict_dataset(gpu, &mut int, &data, 8).unwrap_err();
     assert!(e.to_string().contains("classes"), "{e}");
@@ -320,7 +350,7 @@ fn infer_prepares_images_as_training_does() {
     let c = ModelConfig {
         classes: 2,
         class_names: vec!["a".into(), "b".into()],
-        ..cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 12, 3)
+        ..cfg(Arch::Resnet, FirstLayerKind::Embed, LastLayer::Float, 12, 3)
     };
     let mut int = fold_model(gpu, Model::new(gpu, &c, 2).unwrap()).unwrap();
     let from_dataset = engine::predict_dataset(gpu, &mut int, test, 8).unwrap();
@@ -338,7 +368,13 @@ fn infer_prepares_images_as_training_does() {
 #[test]
 fn export_with_impossible_sizes_is_refused() {
     let gpu = gpu_or_skip!();
-    let c = cfg(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let c = cfg(
+        Arch::Resnet,
+        FirstLayerKind::Embed,
+        LastLayer::Binary,
+        10,
+        1,
+    );
     let mut int = fold_model(gpu, Model::new(gpu, &c, 4).unwrap()).unwrap();
     let dir = std::env::temp_dir().join(format!("pixembed-export-huge-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -10,7 +10,7 @@ use pixembed::gpu::Gpu;
 use pixembed::insight::plot::{self, Scale, PANEL};
 use pixembed::insight::study::{self, Event, StudySettings};
 use pixembed::insight::summary::{self, Source};
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, Model, ModelConfig, TableKind};
 use pixembed::reference::encode::thermometer_threshold;
 use pixembed::train::checkpoint::DataSettings;
 use pixembed::train::{metrics, OptimizerKind, Schedule, TrainConfig};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fashion-mnist-sample");
 
-fn cfg(arch: Arch, first: FirstLayer, width: usize) -> ModelConfig {
+fn cfg(arch: Arch, first: FirstLayerKind, width: usize) -> ModelConfig {
     ModelConfig {
         arch,
         depth: 8,
@@ -54,7 +54,7 @@ fn export(gpu: &Gpu, c: &ModelConfig, path: &Path) -> u64 {
 #[test]
 fn summary_rows_follow_the_network_and_sizes_match_the_exported_file() {
     let gpu = gpu_or_skip!();
-    let c = cfg(Arch::VggSmall, FirstLayer::Embed, 8);
+    let c = cfg(Arch::VggSmall, FirstLayerKind::Embed, 8);
     let s = summary::summarize(gpu, &Source::Config(c.clone())).unwrap();
     let names: Vec<&str> = s.layers.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
@@ -110,9 +110,9 @@ fn summary_rows_follow_the_network_and_sizes_match_the_exported_file() {
     // and for that file itself; the float first layer's MAC share is its own.
     let dir = temp_dir("summary");
     for (arch, first) in [
-        (Arch::VggSmall, FirstLayer::Embed),
-        (Arch::Resnet, FirstLayer::Float),
-        (Arch::Resnet, FirstLayer::Thermometer),
+        (Arch::VggSmall, FirstLayerKind::Embed),
+        (Arch::Resnet, FirstLayerKind::Float),
+        (Arch::Resnet, FirstLayerKind::Thermometer),
     ] {
         let c = cfg(arch, first, 8);
         let file = dir.join(format!("{arch:?}-{first:?}.safetensors"));
@@ -126,7 +126,7 @@ fn summary_rows_follow_the_network_and_sizes_match_the_exported_file() {
             assert_eq!(rows, t.exported.total());
             let share = s.layers[0].float_macs as f64 / (t.binary_macs + t.float_macs) as f64;
             assert_eq!(t.float_mac_share, share);
-            assert_eq!(first == FirstLayer::Float, share > 0.0);
+            assert_eq!(first == FirstLayerKind::Float, share > 0.0);
             // The JSON carries the same numbers.
             let j = serde_json::to_value(&s).unwrap();
             assert_eq!(j["totals"]["file_bytes"], bytes);
@@ -139,7 +139,7 @@ fn summary_rows_follow_the_network_and_sizes_match_the_exported_file() {
 #[test]
 fn table_panels_hold_the_encodings_codes_and_the_picture_has_the_stated_size() {
     let gpu = gpu_or_skip!();
-    let c = cfg(Arch::VggSmall, FirstLayer::Thermometer, 4);
+    let c = cfg(Arch::VggSmall, FirstLayerKind::Thermometer, 4);
     let (panels, cols, _) = plot::panels(gpu, &Source::Config(c.clone()), true).unwrap();
     // Thermometer codes, then the thermometer and naive comparisons.
     assert_eq!(cols, 2);
@@ -170,7 +170,7 @@ fn table_panels_hold_the_encodings_codes_and_the_picture_has_the_stated_size() {
     assert!(distinct.len() > 4, "{} colours", distinct.len());
 
     // Channels with the same encoding are drawn once.
-    let mut rgb = cfg(Arch::VggSmall, FirstLayer::Naive, 4);
+    let mut rgb = cfg(Arch::VggSmall, FirstLayerKind::Naive, 4);
     rgb.input = [16, 16, 3];
     let (panels, cols, _) = plot::panels(gpu, &Source::Config(rgb), false).unwrap();
     assert_eq!((panels.len(), cols), (1, 1));
@@ -181,7 +181,7 @@ fn table_panels_hold_the_encodings_codes_and_the_picture_has_the_stated_size() {
     );
 
     // The float first layer has no table.
-    let f = cfg(Arch::VggSmall, FirstLayer::Float, 4);
+    let f = cfg(Arch::VggSmall, FirstLayerKind::Float, 4);
     assert!(plot::write_table(gpu, &Source::Config(f), false, &png).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -192,7 +192,7 @@ fn a_tiny_study_writes_its_files_agrees_with_its_runs_and_resumes() {
     let (limit_train, limit_test) = (96, 64);
     let splits =
         pixembed::data::load_idx(Path::new(SAMPLE), Some(limit_train), Some(limit_test)).unwrap();
-    let mut model = cfg(Arch::VggSmall, FirstLayer::Embed, 4);
+    let mut model = cfg(Arch::VggSmall, FirstLayerKind::Embed, 4);
     model.class_names = splits.train.classes.clone();
     let settings = StudySettings {
         model,
@@ -218,7 +218,7 @@ fn a_tiny_study_writes_its_files_agrees_with_its_runs_and_resumes() {
             limit_test: Some(limit_test),
             resize: None,
         },
-        variants: vec![FirstLayer::Naive, FirstLayer::Embed],
+        variants: vec![FirstLayerKind::Naive, FirstLayerKind::Embed],
         seeds: 2,
         bench_batch: 4,
         bench_reps: 1,

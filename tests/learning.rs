@@ -17,12 +17,12 @@ mod common;
 
 use pixembed::data::{AugmentKind, Dataset, Format, LoadOptions};
 use pixembed::gpu::Gpu;
-use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, ModelConfig, TableKind};
 use pixembed::train::{OptimizerKind, RunOptions, Schedule, TrainConfig, Trainer};
 use std::path::{Path, PathBuf};
 
 /// The default run's network for `train` (sizes, channels and classes from the data).
-fn default_model(train: &Dataset, first: FirstLayer, last: LastLayer) -> ModelConfig {
+fn default_model(train: &Dataset, first: FirstLayerKind, last: LastLayer) -> ModelConfig {
     ModelConfig {
         arch: Arch::VggSmall,
         depth: 20,
@@ -107,13 +107,13 @@ fn every_first_layer_variant_learns_the_bundled_sample() {
     assert_eq!((train.n, test.n), (2000, 1000));
     let cases = [
         // The fully quantized default: the floor the training issue set.
-        (FirstLayer::Embed, LastLayer::Binary, 0.60), // measured 0.670
-        (FirstLayer::Embed, LastLayer::Float, 0.62),  // 0.669
-        (FirstLayer::Float, LastLayer::Binary, 0.63), // 0.688
-        (FirstLayer::Int8, LastLayer::Binary, 0.63),  // 0.686
-        (FirstLayer::Naive, LastLayer::Binary, 0.62), // 0.678
-        (FirstLayer::Bitplane, LastLayer::Binary, 0.65), // 0.702
-        (FirstLayer::Thermometer, LastLayer::Binary, 0.62), // 0.676
+        (FirstLayerKind::Embed, LastLayer::Binary, 0.60), // measured 0.670
+        (FirstLayerKind::Embed, LastLayer::Float, 0.62),  // 0.669
+        (FirstLayerKind::Float, LastLayer::Binary, 0.63), // 0.688
+        (FirstLayerKind::Int8, LastLayer::Binary, 0.63),  // 0.686
+        (FirstLayerKind::Naive, LastLayer::Binary, 0.62), // 0.678
+        (FirstLayerKind::Bitplane, LastLayer::Binary, 0.65), // 0.702
+        (FirstLayerKind::Thermometer, LastLayer::Binary, 0.62), // 0.676
     ];
     let mut report = Vec::new();
     let mut failed = false;
@@ -142,7 +142,13 @@ fn every_first_layer_variant_learns_the_bundled_sample() {
 fn sign_flip_fraction_tells_a_frozen_run_from_a_training_one() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(31, 96, 12, 1);
-    let model = common::small_model(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 12, 1);
+    let model = common::small_model(
+        Arch::Resnet,
+        FirstLayerKind::Embed,
+        LastLayer::Binary,
+        12,
+        1,
+    );
     let frozen = TrainConfig {
         lr: 1e-9,
         ..default_recipe(32, 3)
@@ -160,7 +166,7 @@ fn fashion_mnist_learns_the_default_recipe() {
         return;
     };
     let (train, test) = load(&root, Format::Idx, 2000, Some(2000));
-    let model = default_model(&train, FirstLayer::Embed, LastLayer::Binary);
+    let model = default_model(&train, FirstLayerKind::Embed, LastLayer::Binary);
     let (top1, flips) = train_once(gpu, &model, &default_recipe(32, 0), &train, &test);
     eprintln!("Fashion-MNIST (2,000 images, one epoch): test top-1 {top1:.3}, flips {flips:.3}");
     // Measured 0.670 on the first 2,000 test images.
@@ -176,7 +182,7 @@ fn cifar10_learns_the_default_recipe() {
     };
     let (train, test) = load(&root.join("cifar10-jpeg"), Format::Auto, 4000, Some(1000));
     assert_eq!((train.h, train.w, train.c), (32, 32, 3));
-    let model = default_model(&train, FirstLayer::Embed, LastLayer::Binary);
+    let model = default_model(&train, FirstLayerKind::Embed, LastLayer::Binary);
     let (top1, flips) = train_once(gpu, &model, &default_recipe(32, 0), &train, &test);
     eprintln!("CIFAR-10 (4,000 images, one epoch): test top-1 {top1:.3}, flips {flips:.3}");
     // Measured 0.343 on the first 1,000 test images.

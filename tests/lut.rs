@@ -1,4 +1,4 @@
-//! The integer engine's own kernels against their references: LUT gather to packed planes,
+//! The integer engine's own kernels against their references: code-table gather to packed planes,
 //! residual thresholds per (channel, shortcut code).
 
 mod common;

@@ -19,7 +19,7 @@ mod refnet;
 
 use pixembed::gpu::{Gpu, Recorder, Tensor};
 use pixembed::nn::model::BodyLayer;
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, ParamKind, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, Model, ModelConfig, ParamKind, TableKind};
 use pixembed::reference::loss::softmax_xent;
 use rand::Rng;
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ use std::collections::HashMap;
 #[allow(clippy::too_many_arguments)]
 fn config(
     arch: Arch,
-    first: FirstLayer,
+    first: FirstLayerKind,
     last: LastLayer,
     table: TableKind,
     h: usize,
@@ -164,32 +164,37 @@ fn resnet8_gradients_match_the_reference_network() {
     let gpu = gpu_or_skip!();
     for (first, last, table, seed) in [
         (
-            FirstLayer::Embed,
+            FirstLayerKind::Embed,
             LastLayer::Binary,
             TableKind::PerChannel,
             3,
         ),
-        (FirstLayer::Embed, LastLayer::Float, TableKind::Shared, 4),
         (
-            FirstLayer::Float,
+            FirstLayerKind::Embed,
+            LastLayer::Float,
+            TableKind::Shared,
+            4,
+        ),
+        (
+            FirstLayerKind::Float,
             LastLayer::Float,
             TableKind::PerChannel,
             5,
         ),
         (
-            FirstLayer::Thermometer,
+            FirstLayerKind::Thermometer,
             LastLayer::Binary,
             TableKind::PerChannel,
             6,
         ),
         (
-            FirstLayer::Naive,
+            FirstLayerKind::Naive,
             LastLayer::Float,
             TableKind::PerChannel,
             10,
         ),
         (
-            FirstLayer::Bitplane,
+            FirstLayerKind::Bitplane,
             LastLayer::Binary,
             TableKind::PerChannel,
             11,
@@ -207,7 +212,7 @@ fn resnet18_gradients_match_the_reference_network() {
     let gpu = gpu_or_skip!();
     let cfg = config(
         Arch::Resnet18,
-        FirstLayer::Embed,
+        FirstLayerKind::Embed,
         LastLayer::Binary,
         TableKind::PerChannel,
         16,
@@ -222,8 +227,8 @@ fn resnet18_gradients_match_the_reference_network() {
 fn vgg_small_gradients_match_the_reference_network() {
     let gpu = gpu_or_skip!();
     for (first, last, seed) in [
-        (FirstLayer::Embed, LastLayer::Binary, 8),
-        (FirstLayer::Int8, LastLayer::Float, 9),
+        (FirstLayerKind::Embed, LastLayer::Binary, 8),
+        (FirstLayerKind::Int8, LastLayer::Float, 9),
     ] {
         let cfg = config(Arch::VggSmall, first, last, TableKind::PerChannel, 8, 1, 4);
         eprintln!("{}", check(gpu, &cfg, 6, seed));

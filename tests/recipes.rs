@@ -6,7 +6,7 @@
 mod common;
 
 use pixembed::gpu::{grid_for, Recorder, Tensor};
-use pixembed::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, Model, ModelConfig, TableKind};
 use pixembed::ops::quant;
 use pixembed::reference::quant::quant_forward;
 use pixembed::reference::QuantSpec;
@@ -46,7 +46,7 @@ fn sgd_with_step_schedule_and_warm_up_learns() {
         warmup_epochs: 1.0,
         ..common::small_training(4, 3, false)
     };
-    let mc = common::small_model(Arch::Resnet, FirstLayer::Embed, LastLayer::Float, 12, 3);
+    let mc = common::small_model(Arch::Resnet, FirstLayerKind::Embed, LastLayer::Float, 12, 3);
     let top1 = learns(&tc, &mc);
     // Chance is 0.25.
     assert!(top1 >= 0.6, "SGD/step/warm-up: test top-1 {top1}");
@@ -63,14 +63,26 @@ fn adam_constant_rate_with_shared_table_learns() {
     };
     let mc = ModelConfig {
         embed_table: TableKind::Shared,
-        ..common::small_model(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 12, 3)
+        ..common::small_model(
+            Arch::Resnet,
+            FirstLayerKind::Embed,
+            LastLayer::Binary,
+            12,
+            3,
+        )
     };
     let top1 = learns(&tc, &mc);
     assert!(top1 >= 0.6, "Adam/constant/shared table: test top-1 {top1}");
 }
 
 fn valid_model() -> ModelConfig {
-    common::small_model(Arch::Resnet, FirstLayer::Embed, LastLayer::Binary, 12, 3)
+    common::small_model(
+        Arch::Resnet,
+        FirstLayerKind::Embed,
+        LastLayer::Binary,
+        12,
+        3,
+    )
 }
 
 /// Every check of `ModelConfig::validate` and `TrainConfig::validate`, each with the

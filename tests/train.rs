@@ -4,11 +4,11 @@
 
 mod common;
 
-use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, ModelConfig};
 use pixembed::train::{checkpoint, RunOptions, TrainConfig, Trainer};
 use pixembed::Error;
 
-fn model_cfg(first: FirstLayer, last: LastLayer, h: usize, c: usize) -> ModelConfig {
+fn model_cfg(first: FirstLayerKind, last: LastLayer, h: usize, c: usize) -> ModelConfig {
     common::small_model(Arch::Resnet, first, last, h, c)
 }
 
@@ -31,12 +31,12 @@ fn every_first_layer_variant_learns() {
     let mut report = Vec::new();
     let mut failed = false;
     for (first, last) in [
-        (FirstLayer::Embed, LastLayer::Binary),
-        (FirstLayer::Float, LastLayer::Float),
-        (FirstLayer::Int8, LastLayer::Binary),
-        (FirstLayer::Naive, LastLayer::Binary),
-        (FirstLayer::Bitplane, LastLayer::Binary),
-        (FirstLayer::Thermometer, LastLayer::Float),
+        (FirstLayerKind::Embed, LastLayer::Binary),
+        (FirstLayerKind::Float, LastLayer::Float),
+        (FirstLayerKind::Int8, LastLayer::Binary),
+        (FirstLayerKind::Naive, LastLayer::Binary),
+        (FirstLayerKind::Bitplane, LastLayer::Binary),
+        (FirstLayerKind::Thermometer, LastLayer::Float),
     ] {
         // No augmentation: a horizontal flip would swap the quadrant classes.
         let cfg = TrainConfig {
@@ -64,7 +64,7 @@ fn resume_equals_uninterrupted_run() {
     let gpu = gpu_or_skip!();
     let train = common::quadrant_data(3, 96, 10, 1);
     let test = common::quadrant_data(4, 64, 10, 1);
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     let full_dir = temp_dir("full");
     let mut full = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
     let opts = RunOptions {
@@ -121,7 +121,7 @@ fn nan_loss_stops_and_keeps_last_checkpoint() {
     let gpu = gpu_or_skip!();
     let train = common::quadrant_data(5, 64, 10, 1);
     let test = common::quadrant_data(6, 32, 10, 1);
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Float, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Float, 10, 1);
     let dir = temp_dir("nan");
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
     let opts = RunOptions {
@@ -157,7 +157,7 @@ fn bad_checkpoints_are_refused() {
     assert!(checkpoint::load(&path).is_err());
     // A real checkpoint, truncated.
     let train = common::quadrant_data(7, 32, 10, 1);
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(1)).unwrap();
     t.run(
         &train,
@@ -200,7 +200,7 @@ fn forward_and_backward_are_bit_identical_across_runs() {
     let gpu = gpu_or_skip!();
     let data = common::quadrant_data(21, 16, 12, 3);
     let run = || {
-        let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 12, 3);
+        let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 12, 3);
         let mut m = pixembed::nn::Model::new(gpu, &cfg, 5).unwrap();
         let px = pixembed::gpu::Tensor::from_slice(gpu, &[16, 12, 12, 3], &data.images).unwrap();
         let labels: Vec<i32> = data.labels.iter().map(|&l| l as i32).collect();
@@ -228,7 +228,7 @@ fn forward_and_backward_are_bit_identical_across_runs() {
 #[test]
 fn bad_settings_are_refused() {
     let gpu = gpu_or_skip!();
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     for (bad, want) in [
         (
             TrainConfig {
@@ -278,7 +278,7 @@ fn stop_after(dir: &std::path::Path, epochs: usize) -> RunOptions {
 fn resume_keeps_unreadable_metrics() {
     let gpu = gpu_or_skip!();
     let train = common::quadrant_data(9, 64, 10, 1);
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     let dir = temp_dir("badmetrics");
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
     t.run(&train, &train, &stop_after(&dir, 1), |_| {}).unwrap();
@@ -301,7 +301,7 @@ fn resume_keeps_unreadable_metrics() {
 fn history_survives_a_lost_metrics_file() {
     let gpu = gpu_or_skip!();
     let train = common::quadrant_data(10, 64, 10, 1);
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     let dir = temp_dir("lostmetrics");
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
     t.run(&train, &train, &stop_after(&dir, 1), |_| {}).unwrap();
@@ -318,7 +318,7 @@ fn history_survives_a_lost_metrics_file() {
 fn nan_checkpoint_is_refused_and_the_good_one_kept() {
     let gpu = gpu_or_skip!();
     let train = common::quadrant_data(11, 64, 10, 1);
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     let dir = temp_dir("nanckpt");
     let mut t = Trainer::new(gpu, &cfg, &train_cfg(2)).unwrap();
     t.run(&train, &train, &stop_after(&dir, 1), |_| {}).unwrap();
@@ -348,7 +348,7 @@ fn nan_checkpoint_is_refused_and_the_good_one_kept() {
 #[test]
 fn resume_validates_the_stored_configuration() {
     let gpu = gpu_or_skip!();
-    let cfg = model_cfg(FirstLayer::Embed, LastLayer::Binary, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
     let dir = temp_dir("badcfg");
     let mut m = pixembed::nn::Model::new(gpu, &cfg, 0).unwrap();
     let bad = TrainConfig {

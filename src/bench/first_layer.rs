@@ -11,9 +11,9 @@
 use super::{time_op, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Recorder, Tensor};
-use crate::nn::FirstLayer;
+use crate::nn::FirstLayerKind;
 use crate::ops::first_conv::{FirstConv, FirstConvSpec, FloatThresholds};
-use crate::ops::first_table::{Impl, TableConv};
+use crate::ops::first_table::{CodeTableConv, Impl};
 use crate::ops::layout::{words_for, ConvGeom};
 use crate::ops::threshold::Thresholds;
 use crate::ops::{bn, conv, encode, pack};
@@ -111,7 +111,7 @@ pub struct FirstLayerRow {
 
 /// The integer-code table of a variant for C channels: (codes \[C,256,D\], D, bits).
 pub fn variant_table(
-    variant: FirstLayer,
+    variant: FirstLayerKind,
     c: usize,
     embed_dim: usize,
     embed_bits: u32,
@@ -119,20 +119,20 @@ pub fn variant_table(
 ) -> (Vec<u32>, usize, u32) {
     let mut t = Vec::new();
     let (d, bits) = match variant {
-        FirstLayer::Int8 => (1, 8),
-        FirstLayer::Naive => (1, embed_bits),
-        FirstLayer::Bitplane => (8, 8),
-        FirstLayer::Thermometer => (embed_dim, 1),
-        FirstLayer::Embed | FirstLayer::Float => (embed_dim, embed_bits),
+        FirstLayerKind::Int8 => (1, 8),
+        FirstLayerKind::Naive => (1, embed_bits),
+        FirstLayerKind::Bitplane => (8, 8),
+        FirstLayerKind::Thermometer => (embed_dim, 1),
+        FirstLayerKind::Embed | FirstLayerKind::Float => (embed_dim, embed_bits),
     };
     for _ in 0..c {
         for v in 0..256u32 {
             for k in 0..d {
                 t.push(match variant {
-                    FirstLayer::Int8 => v,
-                    FirstLayer::Naive => v >> (8 - embed_bits),
-                    FirstLayer::Bitplane => ((v >> k) & 1) << k,
-                    FirstLayer::Thermometer => {
+                    FirstLayerKind::Int8 => v,
+                    FirstLayerKind::Naive => v >> (8 - embed_bits),
+                    FirstLayerKind::Bitplane => ((v >> k) & 1) << k,
+                    FirstLayerKind::Thermometer => {
                         (v >= thermometer_threshold(k as u32, embed_dim as u32)) as u32
                     }
                     _ => rng.random_range(0..(1u32 << bits)),
@@ -288,11 +288,11 @@ pub fn run_with_table(
     }
 
     for variant in [
-        FirstLayer::Int8,
-        FirstLayer::Naive,
-        FirstLayer::Bitplane,
-        FirstLayer::Thermometer,
-        FirstLayer::Embed,
+        FirstLayerKind::Int8,
+        FirstLayerKind::Naive,
+        FirstLayerKind::Bitplane,
+        FirstLayerKind::Thermometer,
+        FirstLayerKind::Embed,
     ] {
         let (table, d, bits) = variant_table(variant, shape.c, embed_dim, embed_bits, &mut rng);
         let cin = shape.c * d;
@@ -310,7 +310,7 @@ pub fn run_with_table(
         let acc_spread = (shape.k * shape.k * cin) as i32 * ((1 << bits) - 1) / 8;
         let (values, flags) = sorted_thresholds(&mut rng, o, spec.bits, acc_spread.max(1));
         let th = Thresholds::from_host(gpu, spec.bits, &values, &flags)?;
-        let layer = TableConv::new(
+        let layer = CodeTableConv::new(
             gpu,
             &table_t,
             bits,

@@ -6,7 +6,7 @@ use super::{time_op, Timing};
 use crate::error::Result;
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::infer::fold_model;
-use crate::nn::{Arch, FirstLayer, LastLayer, Model, ModelConfig, TableKind};
+use crate::nn::{Arch, FirstLayerKind, LastLayer, Model, ModelConfig, TableKind};
 use crate::ops::loss;
 use crate::train::{optimizer, OptimizerKind, Schedule, TrainConfig};
 use rand::{Rng, SeedableRng};
@@ -43,7 +43,7 @@ pub fn bench_config(
     depth: usize,
     width: usize,
     input: [usize; 3],
-    first: FirstLayer,
+    first: FirstLayerKind,
     last: LastLayer,
 ) -> ModelConfig {
     ModelConfig {
@@ -90,7 +90,7 @@ pub fn profiled_step(gpu: &Gpu, batch: usize) -> Result<(ModelConfig, Tensor, Te
         20,
         16,
         [32, 32, 3],
-        FirstLayer::Embed,
+        FirstLayerKind::Embed,
         LastLayer::Binary,
     );
     let px: Vec<u8> = (0..batch * 32 * 32 * 3)
@@ -231,7 +231,7 @@ pub fn run(
         depth,
         width,
         input,
-        FirstLayer::Float,
+        FirstLayerKind::Float,
         LastLayer::Float,
     );
     let quant = bench_config(
@@ -239,7 +239,7 @@ pub fn run(
         depth,
         width,
         input,
-        FirstLayer::Embed,
+        FirstLayerKind::Embed,
         LastLayer::Binary,
     );
     // Training first: its first step is then the process's cold start.

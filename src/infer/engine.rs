@@ -1,5 +1,5 @@
-//! The integer inference engine: u8 image -> LUT gather (packed; fused with the first conv
-//! unit where possible, see [`TableConv`]) -> [bitwise conv -> integer thresholds (residual
+//! The integer inference engine: u8 image -> code-table gather (packed; fused with the first conv
+//! unit where possible, see [`CodeTableConv`]) -> [bitwise conv -> integer thresholds (residual
 //! units: per shortcut code, fused into the conv) -> packed codes] per layer -> head -> class
 //! scores.
 //!
@@ -12,7 +12,7 @@
 use super::export::{IntModel, IntUnit, UnitKind};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
-use crate::ops::first_table::TableConv;
+use crate::ops::first_table::CodeTableConv;
 use crate::ops::layout::ConvGeom;
 use crate::ops::threshold::Thresholds;
 use crate::ops::{bconv, lut, pack, packed_pool};
@@ -23,12 +23,12 @@ fn geom(u: &IntUnit, n: usize, h: usize, w: usize) -> ConvGeom {
         n,
         h,
         w,
-        c: u.c,
-        o: u.o,
-        kh: u.k,
-        kw: u.k,
-        stride: u.stride,
-        pad: u.pad,
+        c: u.desc.c,
+        o: u.desc.o,
+        kh: u.desc.k,
+        kw: u.desc.k,
+        stride: u.desc.stride,
+        pad: u.desc.pad,
     }
 }
 
@@ -76,9 +76,9 @@ impl IntModel {
             }
         };
         mark(rec, "first".into());
-        // Units the first layer already computed (the LUT fused with the first conv).
+        // Units the first layer already computed (the code table fused with the first conv).
         let mut done = 0;
-        let mut x = match (&self.lut, self.float_first.as_mut()) {
+        let mut x = match (&self.code_table, self.float_first.as_mut()) {
             (Some(_), _) => {
                 let (x, units) = self.lut_first(rec, pixels)?;
                 done = units;
@@ -92,15 +92,15 @@ impl IntModel {
                 return Err(Error::Invalid("integer model without a first layer".into()))
             }
         };
-        // The LUT alone gives the encoded input, not a layer's codes: traced only when fused.
+        // The code table alone gives the encoded input, not a layer's codes: traced only when fused.
         if let Some(t) = trace.as_deref_mut() {
-            if self.lut.is_none() || done > 0 {
+            if self.code_table.is_none() || done > 0 {
                 t.push((
                     x.clone(),
                     self.units
                         .first()
                         .filter(|_| done > 0)
-                        .map_or(self.cfg.width, |u| u.o),
+                        .map_or(self.cfg.width, |u| u.desc.o),
                 ));
             }
         }
@@ -110,22 +110,22 @@ impl IntModel {
             let (hh, ww) = (x.shape()[1], x.shape()[2]);
             x = match &u.kind {
                 UnitKind::Conv { thresholds, flags } => {
-                    if u.block_start {
-                        block_in = Some((x.clone(), u.c));
+                    if u.desc.block_start {
+                        block_in = Some((x.clone(), u.desc.c));
                     }
                     let th = Thresholds {
                         values: thresholds.clone(),
                         flags: flags.clone(),
-                        bits: u.out_bits,
+                        bits: u.desc.out_bits,
                     };
                     bconv::forward_threshold(
                         rec,
                         &geom(u, n, hh, ww),
-                        u.in_bits,
+                        u.desc.in_bits,
                         &x,
                         &u.weights,
                         &th,
-                        u.out_bits,
+                        u.desc.out_bits,
                     )?
                 }
                 UnitKind::Residual {
@@ -142,12 +142,12 @@ impl IntModel {
                         input: &xin,
                         cin,
                         stride: *stride,
-                        bits: u.out_bits,
+                        bits: u.desc.out_bits,
                     };
                     bconv::forward_residual(
                         rec,
                         &geom(u, n, hh, ww),
-                        u.in_bits,
+                        u.desc.in_bits,
                         &x,
                         &u.weights,
                         res,
@@ -156,10 +156,10 @@ impl IntModel {
                 UnitKind::MaxPool => packed_pool::max2x2(rec, &x)?,
             };
             if let Some(t) = trace.as_deref_mut() {
-                t.push((x.clone(), u.o));
+                t.push((x.clone(), u.desc.o));
             }
         }
-        let c_last = self.units.last().map_or(self.cfg.width, |u| u.o);
+        let c_last = self.units.last().map_or(self.cfg.width, |u| u.desc.o);
         mark(rec, "head".into());
         let codes = pack::unpack(rec, self.cfg.act_bits, c_last, &x)?;
         self.head.forward(rec, &codes, false)
@@ -167,35 +167,35 @@ impl IntModel {
 }
 
 impl IntModel {
-    /// The LUT first layer. When the first unit is a plain conv over the table's codes, the
-    /// two run as one [`TableConv`] (its fastest exact implementation for this adapter and
+    /// The code-table first layer. When the first unit is a plain conv over the table's codes, the
+    /// two run as one [`CodeTableConv`] (its fastest exact implementation for this adapter and
     /// shape): returns its packed output and 1 (units done); otherwise the gathered codes
     /// and 0.
     fn lut_first(&mut self, rec: &mut Recorder, pixels: &Tensor) -> Result<(Tensor, usize)> {
         let c = pixels.shape()[3];
-        let Some(l) = self.lut.as_mut() else {
-            return Err(Error::Invalid("integer model without a LUT".into()));
+        let Some(l) = self.code_table.as_mut() else {
+            return Err(Error::Invalid("integer model without a code table".into()));
         };
         let d = l.codes.shape()[2];
         if let Some(u) = self.units.first() {
             if let UnitKind::Conv { thresholds, flags } = &u.kind {
-                if !u.block_start && u.in_bits == l.bits && u.c == c * d {
+                if !u.desc.block_start && u.desc.in_bits == l.bits && u.desc.c == c * d {
                     if l.fused.is_none() {
                         let th = Thresholds {
                             values: thresholds.clone(),
                             flags: flags.clone(),
-                            bits: u.out_bits,
+                            bits: u.desc.out_bits,
                         };
-                        l.fused = Some(TableConv::new(
+                        l.fused = Some(CodeTableConv::new(
                             rec.gpu(),
                             &l.codes,
                             l.bits,
                             c,
                             &u.weights,
                             &th,
-                            u.k,
-                            u.stride,
-                            u.pad,
+                            u.desc.k,
+                            u.desc.stride,
+                            u.desc.pad,
                         )?);
                     }
                     if let Some(f) = &l.fused {

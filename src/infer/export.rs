@@ -1,16 +1,16 @@
-//! The integer model: folding a trained model into packed weights, thresholds and a frozen
-//! lookup table, and its file format (safetensors; schema in docs/export.md; reading and writing in format.rs).
+//! The integer model: folding a trained model into packed weights, thresholds and the code
+//! table, and its file format (safetensors; schema in docs/export.md; reading and writing in format.rs).
 
 use super::fold::fold_unit;
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use crate::nn::conv::ConvLayer;
-use crate::nn::first::FirstLayer as FirstUnit;
+use crate::nn::first::FirstLayer;
 use crate::nn::head::Head;
 use crate::nn::model::BodyLayer;
 use crate::nn::norm::BatchNorm;
-use crate::nn::{FirstLayer, Model, ModelConfig};
-use crate::ops::first_table::TableConv;
+use crate::nn::{FirstLayerKind, Model, ModelConfig};
+use crate::ops::first_table::CodeTableConv;
 use crate::ops::pack;
 use crate::reference::QuantSpec;
 use serde::{Deserialize, Serialize};
@@ -18,12 +18,13 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: &str = "pixembed-integer";
 pub const VERSION: &str = "1";
 
-/// The frozen first layer: integer codes [T, 256, D] with `bits` planes.
-pub struct Lut {
+/// The code table: the frozen first layer, D integer codes of `bits` bits per (input channel,
+/// pixel value), stored as `[T, 256, D]` (T = 1 when the channels share one table).
+pub struct CodeTable {
     pub codes: Tensor,
     pub bits: u32,
-    /// The table fused with the first conv unit, built by the engine on first use.
-    pub fused: Option<TableConv>,
+    /// The code table fused with the first conv unit, built by the engine on first use.
+    pub fused: Option<CodeTableConv>,
 }
 
 pub enum UnitKind {
@@ -42,16 +43,8 @@ pub enum UnitKind {
 
 /// One layer of the integer engine.
 pub struct IntUnit {
+    /// Its sizes and bit widths, as stored in the file.
     pub desc: UnitDesc,
-    pub c: usize,
-    pub o: usize,
-    pub k: usize,
-    pub stride: usize,
-    pub pad: usize,
-    pub in_bits: u32,
-    pub out_bits: u32,
-    /// This unit's input is the input of a residual block (kept for its shortcut).
-    pub block_start: bool,
     /// Packed sign bits [O, K, K, Cw] (empty for pooling).
     pub weights: Tensor,
     pub kind: UnitKind,
@@ -68,6 +61,7 @@ pub struct UnitDesc {
     pub pad: usize,
     pub in_bits: u32,
     pub out_bits: u32,
+    /// This unit's input is the input of a residual block (kept for its shortcut).
     pub block_start: bool,
     /// Residual units: the stride at which the block input is subsampled for the shortcut.
     #[serde(default)]
@@ -76,9 +70,9 @@ pub struct UnitDesc {
 
 pub struct IntModel {
     pub cfg: ModelConfig,
-    pub lut: Option<Lut>,
+    pub code_table: Option<CodeTable>,
     /// The float first layer (float variant only), run as in the training graph.
-    pub float_first: Option<FirstUnit>,
+    pub float_first: Option<FirstLayer>,
     pub units: Vec<IntUnit>,
     pub head: Head,
 }
@@ -88,7 +82,7 @@ fn bits_for(max_code: u32) -> u32 {
 }
 
 /// Freeze the first layer's encoding into integer codes per (channel, pixel value).
-fn freeze_lut(gpu: &Gpu, first: &FirstUnit) -> Result<(Vec<u32>, usize, usize, u32)> {
+fn freeze_code_table(gpu: &Gpu, first: &FirstLayer) -> Result<(Vec<u32>, usize, usize, u32)> {
     let c = first.cfg.input[2];
     let probe: Vec<u8> = (0..256)
         .flat_map(|v| std::iter::repeat_n(v as u8, c))
@@ -170,14 +164,6 @@ fn conv_unit(
             block_start,
             shortcut_stride: residual.map_or(0, |(_, stride)| stride),
         },
-        c: s.c,
-        o: s.o,
-        k: s.k,
-        stride: s.stride,
-        pad: s.pad,
-        in_bits,
-        out_bits: spec.bits,
-        block_start,
         weights,
         kind,
     })
@@ -197,14 +183,6 @@ fn pool_unit(gpu: &Gpu, c: usize, bits: u32) -> Result<IntUnit> {
             block_start: false,
             shortcut_stride: 0,
         },
-        c,
-        o: c,
-        k: 2,
-        stride: 2,
-        pad: 0,
-        in_bits: bits,
-        out_bits: bits,
-        block_start: false,
         weights: Tensor::zeros(gpu, DType::Bits, &[1])?,
         kind: UnitKind::MaxPool,
     })
@@ -220,16 +198,16 @@ pub fn fold_model(gpu: &Gpu, model: Model) -> Result<IntModel> {
     } = model;
     let act_bits = cfg.act_bits;
     let mut units = Vec::new();
-    let (lut, float_first) = if cfg.first_layer == FirstLayer::Float {
+    let (code_table, float_first) = if cfg.first_layer == FirstLayerKind::Float {
         (None, Some(first))
     } else {
-        let (table, c, d, bits) = freeze_lut(gpu, &first)?;
+        let (table, c, d, bits) = freeze_code_table(gpu, &first)?;
         let u = &first.unit;
         units.push(conv_unit(
             gpu, &u.conv, &u.bn, u.act.spec, bits, false, None,
         )?);
         (
-            Some(Lut {
+            Some(CodeTable {
                 codes: Tensor::from_slice(gpu, &[c, 256, d], &table)?,
                 bits,
                 fused: None,
@@ -268,7 +246,7 @@ pub fn fold_model(gpu: &Gpu, model: Model) -> Result<IntModel> {
     }
     Ok(IntModel {
         cfg,
-        lut,
+        code_table,
         float_first,
         units,
         head,

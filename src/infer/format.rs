@@ -1,21 +1,35 @@
 //! The exported model's file format: a safetensors file with packed weights, thresholds,
-//! the frozen table, the head and JSON metadata (schema: docs/export.md).
+//! the code table, the head and JSON metadata (schema: docs/export.md).
 
-use super::export::{IntModel, IntUnit, Lut, UnitDesc, UnitKind, FORMAT, VERSION};
+use super::export::{CodeTable, IntModel, IntUnit, UnitDesc, UnitKind, FORMAT, VERSION};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Tensor};
 use crate::io::write_atomic;
-use crate::nn::first::FirstLayer as FirstUnit;
+use crate::nn::first::FirstLayer;
 use crate::nn::head::Head;
-use crate::nn::{FirstLayer, ModelConfig, Param};
+use crate::nn::param::try_visit;
+use crate::nn::{FirstLayerKind, ModelConfig, Param};
+use crate::stored::{FileKind, Header, NamedTensors};
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The `format` of a training checkpoint (`train::checkpoint::FORMAT`), recognised here to
-/// point a user who passes one to `pixembed export`.
-const CHECKPOINT_FORMAT: &str = "pixembed-checkpoint";
+const KIND: FileKind = FileKind {
+    format: FORMAT,
+    version: VERSION,
+    name: "integer model",
+};
+
+/// The `format` of a training checkpoint, recognised here to point a user who passes one to
+/// `pixembed export`.
+const CHECKPOINT_FORMAT: &str = crate::train::checkpoint::FORMAT;
+const CHECKPOINT_HINT: &str =
+    "this is a training checkpoint, not an exported integer model: run `pixembed export` first";
+
+fn complain(path: &Path, msg: String) -> Error {
+    Error::data(path, msg)
+}
 
 /// An owned tensor on its way into a safetensors file.
 struct Blob {
@@ -69,7 +83,7 @@ impl IntModel {
     /// The bytes [`IntModel::save`] writes.
     pub fn to_bytes(&mut self, gpu: &Gpu) -> Result<Vec<u8>> {
         let mut blobs: Vec<(String, Blob)> = Vec::new();
-        if let Some(l) = &self.lut {
+        if let Some(l) = &self.code_table {
             blobs.push(("lut.codes".into(), blob(gpu, &l.codes)?));
         }
         for (i, u) in self.units.iter().enumerate() {
@@ -109,7 +123,7 @@ impl IntModel {
         );
         meta.insert(
             "lut_bits".into(),
-            self.lut.as_ref().map_or(0, |l| l.bits).to_string(),
+            self.code_table.as_ref().map_or(0, |l| l.bits).to_string(),
         );
         let views: Vec<(String, TensorView)> = blobs
             .iter()
@@ -123,40 +137,16 @@ impl IntModel {
 
     /// Read an exported model (checks format, version, names, shapes and types).
     pub fn load(gpu: &Gpu, path: &Path) -> Result<Self> {
-        let bad = |m: String| Error::data(path, m);
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let header = Header::read(path, &bytes, complain)?;
+        let bad = |m: String| header.bad(m);
+        header.check(&KIND, &[(CHECKPOINT_FORMAT, CHECKPOINT_HINT)])?;
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
-        let (_, header) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let meta = header.metadata().clone().unwrap_or_default();
-        let get = |k: &str| {
-            meta.get(k)
-                .cloned()
-                .ok_or_else(|| bad(format!("metadata has no {k:?}")))
-        };
-        let format = get("format")?;
-        if format != FORMAT {
-            return Err(bad(if format == CHECKPOINT_FORMAT {
-                "this is a training checkpoint, not an exported integer model: run `pixembed export` first".into()
-            } else {
-                format!("not a pixembed integer model (format {format:?})")
-            }));
-        }
-        let version = get("version")?;
-        if version != VERSION {
-            return Err(bad(format!(
-                "integer model version {version} is not supported (this build reads {VERSION})"
-            )));
-        }
-        let cfg: ModelConfig = serde_json::from_str(&get("model_config")?)
-            .map_err(|e| bad(format!("model_config: {e}")))?;
+        let cfg: ModelConfig = header.json("model_config")?;
         cfg.validate()?;
-        let descs: Vec<UnitDesc> =
-            serde_json::from_str(&get("units")?).map_err(|e| bad(format!("units: {e}")))?;
-        let lut_bits: u32 = get("lut_bits")?
-            .parse()
-            .map_err(|_| bad("lut_bits is not a number".into()))?;
+        let descs: Vec<UnitDesc> = header.json("units")?;
+        let lut_bits: u32 = header.number("lut_bits")?;
         let tensor = |name: &str, dtype: DType| -> Result<Tensor> {
             let v = st
                 .tensor(name)
@@ -193,10 +183,10 @@ impl IntModel {
             }
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let lut = if cfg.first_layer == FirstLayer::Float {
+        let code_table = if cfg.first_layer == FirstLayerKind::Float {
             None
         } else {
-            Some(Lut {
+            Some(CodeTable {
                 codes: tensor("lut.codes", DType::Bits)?,
                 bits: lut_bits,
                 fused: None,
@@ -247,41 +237,21 @@ impl IntModel {
             };
             units.push(IntUnit {
                 desc: d.clone(),
-                c: d.c,
-                o: d.o,
-                k: d.k,
-                stride: d.stride,
-                pad: d.pad,
-                in_bits: d.in_bits,
-                out_bits: d.out_bits,
-                block_start: d.block_start,
                 weights,
                 kind,
             });
         }
-        let last_c = units.last().map_or(cfg.width, |u| u.o);
+        let last_c = units.last().map_or(cfg.width, |u| u.desc.o);
         let mut head = Head::new(gpu, cfg.last_layer, last_c, cfg.classes, &mut rng)?;
-        let mut err = None;
-        // Replace each parameter of `visit` with the stored tensor of the same name and shape.
-        let mut restore = |p: &mut Param| {
-            if err.is_none() {
-                match tensor(&p.name, DType::F32) {
-                    Ok(t) if t.shape() == p.value.shape() => p.value = t,
-                    Ok(t) => {
-                        err = Some(bad(format!(
-                            "{} has shape {:?}, expected {:?}",
-                            p.name,
-                            t.shape(),
-                            p.value.shape()
-                        )))
-                    }
-                    Err(e) => err = Some(e),
-                }
-            }
-        };
-        head.visit(&mut restore);
-        let float_first = if cfg.first_layer == FirstLayer::Float {
-            let mut first = FirstUnit::new(
+        // Each parameter of the head (and of the float first layer) takes the stored tensor of
+        // its name and shape.
+        let stored = NamedTensors::read(path, &st, false, complain)?;
+        try_visit(
+            |f| head.visit(f),
+            |p| stored.restore(gpu, p, false).map(drop),
+        )?;
+        let float_first = if cfg.first_layer == FirstLayerKind::Float {
+            let mut first = FirstLayer::new(
                 gpu,
                 &cfg,
                 cfg.width,
@@ -289,17 +259,17 @@ impl IntModel {
                 cfg.first_stride(),
                 &mut rng,
             )?;
-            first.visit(&mut restore);
+            try_visit(
+                |f| first.visit(f),
+                |p| stored.restore(gpu, p, false).map(drop),
+            )?;
             Some(first)
         } else {
             None
         };
-        if let Some(e) = err {
-            return Err(e);
-        }
         Ok(IntModel {
             cfg,
-            lut,
+            code_table,
             float_first,
             units,
             head,

@@ -10,7 +10,7 @@
 use super::summary::{self, Source};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::nn::{FirstLayer, Model, ModelConfig};
+use crate::nn::{FirstLayerKind, Model, ModelConfig};
 use crate::train::plot::{err, write_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -75,13 +75,13 @@ fn codes_scale(values: &[Vec<f32>]) -> Scale {
 
 fn variant_title(cfg: &ModelConfig, bits: u32, trained: bool) -> String {
     match cfg.first_layer {
-        FirstLayer::Embed if trained => format!("learned table, {bits}-bit codes"),
-        FirstLayer::Embed => format!("initial table, {bits}-bit codes"),
-        FirstLayer::Thermometer => format!("thermometer, {} levels", cfg.embed_dim),
-        FirstLayer::Naive => format!("naive, {}-bit pixels", cfg.embed_bits),
-        FirstLayer::Int8 => "int8 pixel value".into(),
-        FirstLayer::Bitplane => "bit planes: 1 where bit b is set (code 2^b)".into(),
-        FirstLayer::Float => "float".into(),
+        FirstLayerKind::Embed if trained => format!("learned table, {bits}-bit codes"),
+        FirstLayerKind::Embed => format!("initial table, {bits}-bit codes"),
+        FirstLayerKind::Thermometer => format!("thermometer, {} levels", cfg.embed_dim),
+        FirstLayerKind::Naive => format!("naive, {}-bit pixels", cfg.embed_bits),
+        FirstLayerKind::Int8 => "int8 pixel value".into(),
+        FirstLayerKind::Bitplane => "bit planes: 1 where bit b is set (code 2^b)".into(),
+        FirstLayerKind::Float => "float".into(),
     }
 }
 
@@ -105,7 +105,7 @@ pub fn panels(
 ) -> Result<(Vec<Panel>, usize, ModelConfig)> {
     let (model, bytes, _) = summary::load(gpu, source)?;
     let cfg = model.cfg.clone();
-    if cfg.first_layer == FirstLayer::Float {
+    if cfg.first_layer == FirstLayerKind::Float {
         return Err(Error::Invalid(
             "the float first layer has no code table to draw (try --first-layer embed, \
              thermometer, naive, int8 or bitplane)"
@@ -118,7 +118,7 @@ pub fn panels(
         _ => None,
     };
     let (mut codes, d, bits) = lut_codes(&bytes)?;
-    if cfg.first_layer == FirstLayer::Bitplane {
+    if cfg.first_layer == FirstLayerKind::Bitplane {
         // Plane b holds 0 or 2^b: drawn as bits, so that the low planes are visible.
         codes
             .iter_mut()
@@ -173,7 +173,7 @@ pub fn panels(
         }
     }
     if compare {
-        for v in [FirstLayer::Thermometer, FirstLayer::Naive] {
+        for v in [FirstLayerKind::Thermometer, FirstLayerKind::Naive] {
             let mut c = cfg.clone();
             c.first_layer = v;
             let bytes = summary::export_bytes(gpu, Model::new(gpu, &c, 0)?)?;

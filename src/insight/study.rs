@@ -12,7 +12,7 @@ use crate::bench::first_layer::{self, FirstLayerRow, Shape};
 use crate::data::Splits;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::nn::{FirstLayer, ModelConfig};
+use crate::nn::{FirstLayerKind, ModelConfig};
 use crate::train::checkpoint::{self, DataSettings};
 use crate::train::{RunOptions, TrainConfig, Trainer};
 use plotters::prelude::*;
@@ -21,17 +21,17 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Every first-layer variant, in the order the study reports them.
-pub const ALL_VARIANTS: [FirstLayer; 6] = [
-    FirstLayer::Float,
-    FirstLayer::Int8,
-    FirstLayer::Naive,
-    FirstLayer::Bitplane,
-    FirstLayer::Thermometer,
-    FirstLayer::Embed,
+pub const ALL_VARIANTS: [FirstLayerKind; 6] = [
+    FirstLayerKind::Float,
+    FirstLayerKind::Int8,
+    FirstLayerKind::Naive,
+    FirstLayerKind::Bitplane,
+    FirstLayerKind::Thermometer,
+    FirstLayerKind::Embed,
 ];
 
 /// The variant's name as the command line spells it.
-pub fn variant_name(v: FirstLayer) -> String {
+pub fn variant_name(v: FirstLayerKind) -> String {
     format!("{v:?}").to_lowercase()
 }
 
@@ -46,7 +46,7 @@ pub struct StudySettings {
     /// The recipe; run `s` of a variant trains with seed `train.seed + s`.
     pub train: TrainConfig,
     pub data: DataSettings,
-    pub variants: Vec<FirstLayer>,
+    pub variants: Vec<FirstLayerKind>,
     pub seeds: usize,
     /// Images per batch of the first-layer benchmark.
     pub bench_batch: usize,
@@ -57,7 +57,7 @@ pub struct StudySettings {
 }
 
 impl StudySettings {
-    fn run_configs(&self, v: FirstLayer, s: usize) -> (ModelConfig, TrainConfig) {
+    fn run_configs(&self, v: FirstLayerKind, s: usize) -> (ModelConfig, TrainConfig) {
         let mut m = self.model.clone();
         m.first_layer = v;
         let mut t = self.train.clone();
@@ -155,7 +155,7 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 }
 
 /// The directory of a variant's run with seed offset `s`.
-pub fn run_dir(out: &Path, v: FirstLayer, s: usize) -> PathBuf {
+pub fn run_dir(out: &Path, v: FirstLayerKind, s: usize) -> PathBuf {
     out.join("runs")
         .join(format!("{}-seed{s}", variant_name(v)))
 }
@@ -173,7 +173,7 @@ struct Context<'a> {
 fn train_one(
     cx: &mut Context,
     dir: &Path,
-    (v, s): (FirstLayer, usize),
+    (v, s): (FirstLayerKind, usize),
     (index, total): (usize, usize),
 ) -> Result<RunResult> {
     let (gpu, settings) = (cx.gpu, cx.settings);

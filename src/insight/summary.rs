@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::infer::export::FORMAT as EXPORT_FORMAT;
 use crate::nn::model::BodyLayer;
-use crate::nn::{FirstLayer, LastLayer, Model, ModelConfig, Param, ParamKind};
+use crate::nn::{FirstLayerKind, LastLayer, Model, ModelConfig, Param, ParamKind};
 use crate::train::checkpoint;
 use serde::Serialize;
 use std::fmt::Write;
@@ -233,7 +233,7 @@ pub fn summarize_model(model: &mut Model, file: &[u8], source: &str) -> Result<M
     let spec = first.unit.conv.spec;
     let g = spec.geom(&[1, h, w, spec.c]);
     let (mut hw, mut c) = ((g.ho(), g.wo()), spec.o);
-    let float_first = cfg.first_layer == FirstLayer::Float;
+    let float_first = cfg.first_layer == FirstLayerKind::Float;
     let variant = format!("{:?}", cfg.first_layer).to_lowercase();
     rows.push(row(
         "first",
@@ -477,12 +477,12 @@ impl ModelSummary {
             m.width,
             m.first_layer,
             match m.first_layer {
-                FirstLayer::Embed => format!(
+                FirstLayerKind::Embed => format!(
                     " (D {}, {}-bit, {:?} table)",
                     m.embed_dim, m.embed_bits, m.embed_table
                 ),
-                FirstLayer::Thermometer => format!(" ({} levels)", m.embed_dim),
-                FirstLayer::Naive => format!(" ({}-bit)", m.embed_bits),
+                FirstLayerKind::Thermometer => format!(" ({} levels)", m.embed_dim),
+                FirstLayerKind::Naive => format!(" ({}-bit)", m.embed_bits),
                 _ => String::new(),
             },
             m.last_layer,

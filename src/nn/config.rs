@@ -23,7 +23,7 @@ pub enum Arch {
 #[serde(rename_all = "kebab-case")]
 #[derive(Display, EnumString, IntoStaticStr, VariantArray, EnumMessage)]
 #[strum(serialize_all = "kebab-case")]
-pub enum FirstLayer {
+pub enum FirstLayerKind {
     /// Normalised float pixels, float weights (the usual baseline).
     Float,
     /// Raw 8-bit pixel values times binary weights.
@@ -68,7 +68,7 @@ pub struct ModelConfig {
     pub act_bits: u32,
     /// The activations' clip maximum, and the range of the embedding table's values.
     pub act_max: f32,
-    pub first_layer: FirstLayer,
+    pub first_layer: FirstLayerKind,
     /// Embed: the table's dimension D. Thermometer: its number of levels.
     pub embed_dim: usize,
     /// Embed: bits of the table's quantized values. Naive: bits each pixel keeps.

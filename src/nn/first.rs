@@ -1,7 +1,7 @@
 //! The first layer: an input encoding of the u8 pixels followed by conv -> BN -> quantizer.
 //! Every variant ends in the same k-bit codes, so the rest of the network is identical.
 
-use super::config::{FirstLayer as Kind, ModelConfig, TableKind};
+use super::config::{FirstLayerKind, ModelConfig, TableKind};
 use super::conv::{ConvLayer, ConvSpec};
 use super::norm::{BatchNorm, ConvBnAct, QuantAct};
 use super::param::{Param, ParamKind};
@@ -16,7 +16,7 @@ pub const FLOAT_MEAN: f32 = 0.5;
 pub const FLOAT_STD: f32 = 0.25;
 
 pub struct FirstLayer {
-    pub kind: Kind,
+    pub kind: FirstLayerKind,
     pub cfg: ModelConfig,
     /// The embedding table [T, 256, D] (embed only).
     pub table: Option<Param>,
@@ -28,9 +28,9 @@ pub struct FirstLayer {
 pub fn encoded_channels(cfg: &ModelConfig) -> usize {
     let c = cfg.input[2];
     match cfg.first_layer {
-        Kind::Float | Kind::Int8 | Kind::Naive => c,
-        Kind::Bitplane => 8 * c,
-        Kind::Thermometer | Kind::Embed => c * cfg.embed_dim,
+        FirstLayerKind::Float | FirstLayerKind::Int8 | FirstLayerKind::Naive => c,
+        FirstLayerKind::Bitplane => 8 * c,
+        FirstLayerKind::Thermometer | FirstLayerKind::Embed => c * cfg.embed_dim,
     }
 }
 
@@ -81,18 +81,18 @@ impl FirstLayer {
             gpu,
             "first.conv",
             ConvSpec::same(cin, out, k, stride),
-            kind != Kind::Float,
+            kind != FirstLayerKind::Float,
             rng,
         )?;
-        conv.needs_dx = kind == Kind::Embed;
+        conv.needs_dx = kind == FirstLayerKind::Embed;
         // Every encoding but float yields integer codes; their width bounds the packed path.
         conv.in_bits = match kind {
-            Kind::Float => None,
-            Kind::Int8 | Kind::Bitplane => Some(8),
-            Kind::Naive | Kind::Embed => Some(cfg.embed_bits),
-            Kind::Thermometer => Some(1),
+            FirstLayerKind::Float => None,
+            FirstLayerKind::Int8 | FirstLayerKind::Bitplane => Some(8),
+            FirstLayerKind::Naive | FirstLayerKind::Embed => Some(cfg.embed_bits),
+            FirstLayerKind::Thermometer => Some(1),
         };
-        let table = if kind == Kind::Embed {
+        let table = if kind == FirstLayerKind::Embed {
             let tables = match cfg.embed_table {
                 TableKind::Shared => 1,
                 TableKind::PerChannel => cfg.input[2],
@@ -128,14 +128,16 @@ impl FirstLayer {
     pub fn encode(&self, rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
         let c = self.cfg.input[2];
         match self.kind {
-            Kind::Float => {
+            FirstLayerKind::Float => {
                 encode::normalize(rec, pixels, &vec![FLOAT_MEAN; c], &vec![FLOAT_STD; c])
             }
-            Kind::Int8 => encode::to_f32(rec, pixels),
-            Kind::Naive => encode::naive(rec, pixels, self.cfg.embed_bits),
-            Kind::Bitplane => encode::bitplane(rec, pixels),
-            Kind::Thermometer => encode::thermometer(rec, pixels, self.cfg.embed_dim as u32),
-            Kind::Embed => {
+            FirstLayerKind::Int8 => encode::to_f32(rec, pixels),
+            FirstLayerKind::Naive => encode::naive(rec, pixels, self.cfg.embed_bits),
+            FirstLayerKind::Bitplane => encode::bitplane(rec, pixels),
+            FirstLayerKind::Thermometer => {
+                encode::thermometer(rec, pixels, self.cfg.embed_dim as u32)
+            }
+            FirstLayerKind::Embed => {
                 let table = self
                     .table
                     .as_ref()
@@ -147,7 +149,7 @@ impl FirstLayer {
 
     pub fn forward(&mut self, rec: &mut Recorder, pixels: &Tensor, train: bool) -> Result<Tensor> {
         let x = self.encode(rec, pixels)?;
-        if train && self.kind == Kind::Embed {
+        if train && self.kind == FirstLayerKind::Embed {
             self.saved_pixels = Some(pixels.clone());
         }
         self.unit.forward(rec, &x, train)

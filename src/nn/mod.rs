@@ -10,6 +10,6 @@ pub mod model;
 pub mod norm;
 pub mod param;
 
-pub use config::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
+pub use config::{Arch, FirstLayerKind, LastLayer, ModelConfig, TableKind};
 pub use model::Model;
 pub use param::{Param, ParamKind};

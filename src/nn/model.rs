@@ -6,9 +6,10 @@ use super::conv::{ConvLayer, ConvSpec};
 use super::first::FirstLayer;
 use super::head::Head;
 use super::norm::{BatchNorm, ConvBnAct, QuantAct};
-use super::param::Param;
+use super::param::{try_visit, Param};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
+use crate::reference::QuantSpec;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -47,6 +48,31 @@ fn plain(
     })))
 }
 
+/// Residual stages of `blocks` basic blocks each, one stage per width (the first block of
+/// every stage but the first at stride 2), from `c` input channels; returns the output
+/// channels.
+fn push_stages(
+    gpu: &Gpu,
+    body: &mut Vec<BodyLayer>,
+    mut c: usize,
+    widths: &[usize],
+    blocks: usize,
+    spec: QuantSpec,
+    rng: &mut ChaCha8Rng,
+) -> Result<usize> {
+    for (stage, &o) in widths.iter().enumerate() {
+        for b in 0..blocks {
+            let stride = if stage > 0 && b == 0 { 2 } else { 1 };
+            let name = format!("stage{}.block{b}", stage + 1);
+            body.push(BodyLayer::Block(Box::new(BasicBlock::new(
+                gpu, &name, c, o, stride, spec, rng,
+            )?)));
+            c = o;
+        }
+    }
+    Ok(c)
+}
+
 impl Model {
     /// Build a freshly initialised model; the same seed gives the same weights.
     pub fn new(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Self> {
@@ -54,63 +80,27 @@ impl Model {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0fa1_u64);
         let w = cfg.width;
         let spec = cfg.act();
+        let first = FirstLayer::new(
+            gpu,
+            cfg,
+            w,
+            cfg.first_kernel(),
+            cfg.first_stride(),
+            &mut rng,
+        )?;
         let mut body = Vec::new();
-        let (first, last_c) = match cfg.arch {
+        let last_c = match cfg.arch {
             Arch::Resnet => {
-                let first = FirstLayer::new(
-                    gpu,
-                    cfg,
-                    w,
-                    cfg.first_kernel(),
-                    cfg.first_stride(),
-                    &mut rng,
-                )?;
                 let n = (cfg.depth - 2) / 6;
-                let mut c = w;
-                for (stage, o) in [w, 2 * w, 4 * w].into_iter().enumerate() {
-                    for b in 0..n {
-                        let stride = if stage > 0 && b == 0 { 2 } else { 1 };
-                        let name = format!("stage{}.block{b}", stage + 1);
-                        body.push(BodyLayer::Block(Box::new(BasicBlock::new(
-                            gpu, &name, c, o, stride, spec, &mut rng,
-                        )?)));
-                        c = o;
-                    }
-                }
-                (first, c)
+                let widths = [w, 2 * w, 4 * w];
+                push_stages(gpu, &mut body, w, &widths, n, spec, &mut rng)?
             }
             Arch::Resnet18 => {
-                let first = FirstLayer::new(
-                    gpu,
-                    cfg,
-                    w,
-                    cfg.first_kernel(),
-                    cfg.first_stride(),
-                    &mut rng,
-                )?;
                 body.push(BodyLayer::Pool(MaxPool::default()));
-                let mut c = w;
-                for (stage, o) in [w, 2 * w, 4 * w, 8 * w].into_iter().enumerate() {
-                    for b in 0..2 {
-                        let stride = if stage > 0 && b == 0 { 2 } else { 1 };
-                        let name = format!("stage{}.block{b}", stage + 1);
-                        body.push(BodyLayer::Block(Box::new(BasicBlock::new(
-                            gpu, &name, c, o, stride, spec, &mut rng,
-                        )?)));
-                        c = o;
-                    }
-                }
-                (first, c)
+                let widths = [w, 2 * w, 4 * w, 8 * w];
+                push_stages(gpu, &mut body, w, &widths, 2, spec, &mut rng)?
             }
             Arch::VggSmall => {
-                let first = FirstLayer::new(
-                    gpu,
-                    cfg,
-                    w,
-                    cfg.first_kernel(),
-                    cfg.first_stride(),
-                    &mut rng,
-                )?;
                 body.push(plain(gpu, "layer1", w, w, cfg, &mut rng)?);
                 body.push(BodyLayer::Pool(MaxPool::default()));
                 body.push(plain(gpu, "layer2", w, 2 * w, cfg, &mut rng)?);
@@ -119,7 +109,7 @@ impl Model {
                 body.push(plain(gpu, "layer4", 2 * w, 4 * w, cfg, &mut rng)?);
                 body.push(plain(gpu, "layer5", 4 * w, 4 * w, cfg, &mut rng)?);
                 body.push(BodyLayer::Pool(MaxPool::default()));
-                (first, 4 * w)
+                4 * w
             }
         };
         let head = Head::new(gpu, cfg.last_layer, last_c, cfg.classes, &mut rng)?;
@@ -180,7 +170,11 @@ impl Model {
         self.head.visit(f);
     }
 
-    /// Number of trainable scalars.
+    /// [`Model::visit`] with a fallible callback: stops at the first error and returns it.
+    pub fn try_visit(&mut self, f: impl FnMut(&mut Param) -> Result<()>) -> Result<()> {
+        try_visit(|g| self.visit(g), f)
+    }
+
     /// Every batch-norm layer, in order.
     pub fn visit_bn(&mut self, f: &mut dyn FnMut(&mut BatchNorm)) {
         self.first.visit_bn(f);
@@ -199,6 +193,7 @@ impl Model {
         self.visit_bn(&mut |bn| bn.momentum = momentum);
     }
 
+    /// Number of trainable scalars.
     pub fn parameter_count(&mut self) -> usize {
         let mut n = 0;
         self.visit(&mut |p| {

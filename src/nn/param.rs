@@ -64,6 +64,21 @@ impl Param {
     }
 }
 
+/// Hand `f` each parameter that `visit` walks (a layer's or a model's `visit`), stopping at
+/// the first error, which is returned: the fallible form of `visit`.
+pub fn try_visit(
+    visit: impl FnOnce(&mut dyn FnMut(&mut Param)),
+    mut f: impl FnMut(&mut Param) -> Result<()>,
+) -> Result<()> {
+    let mut result = Ok(());
+    visit(&mut |p| {
+        if result.is_ok() {
+            result = f(p);
+        }
+    });
+    result
+}
+
 /// He (Kaiming) uniform initialisation: U(-b, b), b = sqrt(6 / fan_in).
 pub fn kaiming_uniform(rng: &mut impl Rng, fan_in: usize, n: usize) -> Vec<f32> {
     let b = (6.0 / fan_in.max(1) as f32).sqrt();

@@ -1,4 +1,5 @@
-//! Integer lookup-table gather: u8 pixels -> packed bit-planes of frozen table codes.
+//! Code-table gather: u8 pixels -> packed bit-planes of the frozen first layer's codes
+//! (the code table, [`crate::infer::export::CodeTable`]).
 //! Math and layout: shaders/lut.wgsl; reference: [`crate::reference::lut`].
 
 use crate::error::{Error, Result};

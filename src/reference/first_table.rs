@@ -1,7 +1,7 @@
 //! Folded-table first layer: the table gather and the first binary convolution folded into
 //! one integer table per (tap, input channel, pixel value), then the usual thresholds.
 //!
-//! A table first layer turns pixel value v of input channel c into D integer codes
+//! A code-table first layer turns pixel value v of input channel c into D integer codes
 //! `code[t(c)][v][d]` (t(c) = c, or 0 when one table serves every channel), which feed a
 //! binary convolution over C*D channels (channel c*D + d) with signs w[o, ky, kx, c*D + d].
 //! Both steps are linear in the codes, so for each tap (ky, kx), channel c and value v

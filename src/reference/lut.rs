@@ -1,4 +1,4 @@
-//! References of the integer engine's own kernels: LUT gather and residual thresholds.
+//! References of the integer engine's own kernels: code-table gather and residual thresholds.
 
 /// pixels [P, C] (u8), table [T, 256, D] codes -> codes [P, C*D], channel c*D + d.
 pub fn lut_gather(pixels: &[u8], c: usize, table: &[u32], tables: usize, d: usize) -> Vec<u32> {

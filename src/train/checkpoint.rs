@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::io::write_atomic;
 use crate::nn::{Model, ModelConfig};
+use crate::stored::{FileKind, Header, NamedTensors};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 use safetensors::tensor::{Dtype, TensorView};
@@ -17,6 +18,11 @@ use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "pixembed-checkpoint";
 pub const VERSION: &str = "1";
+const KIND: FileKind = FileKind {
+    format: FORMAT,
+    version: VERSION,
+    name: "checkpoint",
+};
 pub const FILE_NAME: &str = "checkpoint.safetensors";
 
 /// Where training stands.
@@ -63,10 +69,10 @@ pub struct RunState<'a> {
 /// The tensor holding [`RunState::epoch_start_signs`] (+1 / -1 as f32).
 const EPOCH_START_SIGNS: &str = "run.epoch_start_signs";
 
-fn bad(path: &Path, msg: impl Into<String>) -> Error {
+fn bad(path: &Path, msg: String) -> Error {
     Error::Checkpoint {
         path: path.to_path_buf(),
-        msg: msg.into(),
+        msg,
     }
 }
 
@@ -74,20 +80,18 @@ fn bad(path: &Path, msg: impl Into<String>) -> Error {
 pub fn save(gpu: &Gpu, dir: &Path, model: &mut Model, state: &RunState) -> Result<PathBuf> {
     let path = dir.join(FILE_NAME);
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    let mut err = None;
-    model.visit(&mut |p| {
-        let mut push = |name: String, t: &Tensor| match t.to_vec::<f32>(gpu) {
-            Ok(v) => named.push((name, t.shape().to_vec(), bytemuck::cast_slice(&v).to_vec())),
-            Err(e) => err = Some(e),
+    model.try_visit(|p| {
+        let mut push = |name: String, t: &Tensor| -> Result<()> {
+            let v = t.to_vec::<f32>(gpu)?;
+            named.push((name, t.shape().to_vec(), bytemuck::cast_slice(&v).to_vec()));
+            Ok(())
         };
-        push(p.name.clone(), &p.value);
+        push(p.name.clone(), &p.value)?;
         for (i, s) in p.state.iter().enumerate() {
-            push(format!("{}.opt{i}", p.name), s);
+            push(format!("{}.opt{i}", p.name), s)?;
         }
-    });
-    if let Some(e) = err {
-        return Err(e);
-    }
+        Ok(())
+    })?;
     if let Some(signs) = state.epoch_start_signs.filter(|_| state.progress.batch > 0) {
         let v: Vec<f32> = signs.iter().map(|&s| if s { 1.0 } else { -1.0 }).collect();
         named.push((
@@ -168,7 +172,7 @@ pub struct Loaded {
     pub data: Option<DataSettings>,
     /// Signs of the latent weights when the running epoch began (mid-epoch checkpoints).
     pub epoch_start_signs: Option<Vec<bool>>,
-    tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    tensors: NamedTensors,
 }
 
 /// `path` may be the checkpoint file or the run directory holding it.
@@ -184,79 +188,36 @@ pub fn resolve(path: &Path) -> PathBuf {
 pub fn load(path: &Path) -> Result<Loaded> {
     let path = resolve(path);
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| bad(&path, format!("not a readable safetensors file ({e})")))?;
-    let meta = meta.metadata().clone().unwrap_or_default();
-    let get = |k: &str| {
-        meta.get(k)
-            .ok_or_else(|| bad(&path, format!("metadata has no {k:?}")))
-    };
-    if get("format")? != FORMAT {
-        return Err(bad(
-            &path,
-            format!("not a pixembed checkpoint (format {:?})", get("format")?),
-        ));
-    }
-    if get("version")? != VERSION {
-        return Err(bad(
-            &path,
-            format!(
-                "checkpoint version {} is not supported (this build reads {VERSION})",
-                get("version")?
-            ),
-        ));
-    }
-    let model: ModelConfig = serde_json::from_str(get("model_config")?)
-        .map_err(|e| bad(&path, format!("model_config: {e}")))?;
-    let train: TrainConfig = serde_json::from_str(get("train_config")?)
-        .map_err(|e| bad(&path, format!("train_config: {e}")))?;
-    let epoch = get("epoch")?
-        .parse()
-        .map_err(|_| bad(&path, "epoch is not a number"))?;
-    let step = get("step")?
-        .parse()
-        .map_err(|_| bad(&path, "step is not a number"))?;
+    let header = Header::read(&path, &bytes, bad)?;
+    header.check(&KIND, &[])?;
+    let model: ModelConfig = header.json("model_config")?;
+    let train: TrainConfig = header.json("train_config")?;
+    let epoch = header.number("epoch")?;
+    let step = header.number("step")?;
     // Optional keys (absent in older checkpoints): a missing one means an epoch boundary.
-    let opt_num = |k: &str| -> Result<u64> {
-        meta.get(k).map_or(Ok(0), |v| {
-            v.parse()
-                .map_err(|_| bad(&path, format!("{k} is not a number")))
-        })
-    };
+    let opt_num = |k: &str| -> Result<u64> { header.opt(k).map_or(Ok(0), |_| header.number(k)) };
     let batch = opt_num("batch")? as usize;
     let loss_sum = f64::from_bits(opt_num("loss_sum_bits")?);
     let correct = opt_num("correct")?;
     let images = opt_num("images")?;
-    let history = meta
-        .get("history")
-        .map(|h| serde_json::from_str(h).map_err(|e| bad(&path, format!("history: {e}"))))
+    let history = header
+        .opt("history")
+        .map(|_| header.json("history"))
         .transpose()?;
-    let data = meta
-        .get("data")
-        .map(|d| serde_json::from_str(d).map_err(|e| bad(&path, format!("data: {e}"))))
+    let data = header
+        .opt("data")
+        .map(|_| header.json("data"))
         .transpose()?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(&path, format!("corrupt tensor data ({e})")))?;
-    let mut tensors = HashMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != Dtype::F32 {
-            return Err(bad(
-                &path,
-                format!("tensor {name} is {:?}, expected F32", view.dtype()),
-            ));
-        }
-        let data: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+    let mut tensors = NamedTensors::read(&path, &st, true, bad)?;
+    for (name, (_, data)) in tensors.map() {
         if data.iter().any(|v| !v.is_finite()) {
             return Err(bad(
                 &path,
                 format!("tensor {name} holds NaN or infinite values"),
             ));
         }
-        tensors.insert(name, (view.shape().to_vec(), data));
     }
     Ok(Loaded {
         path,
@@ -282,64 +243,22 @@ pub fn load(path: &Path) -> Result<Loaded> {
 impl Loaded {
     /// Every stored tensor by name: (shape, values).
     pub fn tensor_map(&self) -> &HashMap<String, (Vec<usize>, Vec<f32>)> {
-        &self.tensors
+        self.tensors.map()
     }
 
     /// Copy the stored values into a model built from `self.model` (checks every name and
     /// shape). Optimizer state is restored when present.
     pub fn restore(&self, gpu: &Gpu, model: &mut Model) -> Result<()> {
-        let mut err: Option<Error> = None;
         let mut used = 0usize;
-        model.visit(&mut |p| {
-            if err.is_some() {
-                return;
-            }
-            let mut fetch = |name: &str, shape: &[usize]| -> Result<Option<Tensor>> {
-                match self.tensors.get(name) {
-                    Some((s, data)) if s == shape => {
-                        used += 1;
-                        Tensor::from_slice(gpu, shape, data).map(Some)
-                    }
-                    Some((s, _)) => Err(bad(
-                        &self.path,
-                        format!("{name} has shape {s:?}, the model needs {shape:?}"),
-                    )),
-                    None => Ok(None),
-                }
-            };
-            match fetch(&p.name, p.value.shape()) {
-                Ok(Some(t)) => p.value = t,
-                Ok(None) => {
-                    err = Some(bad(&self.path, format!("missing tensor {}", p.name)));
-                    return;
-                }
-                Err(e) => {
-                    err = Some(e);
-                    return;
-                }
-            }
-            p.state.clear();
-            for i in 0.. {
-                match fetch(&format!("{}.opt{i}", p.name), p.value.shape()) {
-                    Ok(Some(t)) => p.state.push(t),
-                    Ok(None) => break,
-                    Err(e) => {
-                        err = Some(e);
-                        return;
-                    }
-                }
-            }
-        });
-        if let Some(e) = err {
-            return Err(e);
-        }
-        if used != self.tensors.len() {
+        model.try_visit(|p| {
+            used += self.tensors.restore(gpu, p, true)?;
+            Ok(())
+        })?;
+        let stored = self.tensors.map().len();
+        if used != stored {
             return Err(bad(
                 &self.path,
-                format!(
-                    "{} tensors do not belong to this model",
-                    self.tensors.len() - used
-                ),
+                format!("{} tensors do not belong to this model", stored - used),
             ));
         }
         Ok(())

@@ -20,12 +20,13 @@ pub fn apply(
     lr: f32,
 ) -> Result<()> {
     let gpu = rec.gpu().clone();
-    let mut result = Ok(());
-    model.visit(&mut |p| {
-        if result.is_err() || !p.trainable() {
-            return;
+    model.try_visit(|p| {
+        if !p.trainable() {
+            return Ok(());
         }
-        let Some(grad) = p.grad.take() else { return };
+        let Some(grad) = p.grad.take() else {
+            return Ok(());
+        };
         let wd = if p.decays() { cfg.weight_decay } else { 0.0 };
         let clip = p.clip;
         let needed = match cfg.optimizer {
@@ -33,15 +34,10 @@ pub fn apply(
             OptimizerKind::Adam => 2,
         };
         while p.state.len() < needed {
-            match Tensor::zeros(&gpu, DType::F32, p.value.shape()) {
-                Ok(t) => p.state.push(t),
-                Err(e) => {
-                    result = Err(e);
-                    return;
-                }
-            }
+            p.state
+                .push(Tensor::zeros(&gpu, DType::F32, p.value.shape())?);
         }
-        result = match cfg.optimizer {
+        match cfg.optimizer {
             OptimizerKind::Sgd => optim::sgd(
                 rec,
                 &p.value,
@@ -66,7 +62,6 @@ pub fn apply(
                 wd,
                 clip,
             ),
-        };
-    });
-    result
+        }
+    })
 }

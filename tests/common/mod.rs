@@ -181,7 +181,7 @@ pub fn quadrant_data(seed: u64, n: usize, h: usize, c: usize) -> pixembed::data:
 /// A small ResNet for the four-quadrant data: depth 8, width 8, 2-bit activations.
 pub fn small_model(
     arch: pixembed::nn::Arch,
-    first: pixembed::nn::FirstLayer,
+    first: pixembed::nn::FirstLayerKind,
     last: pixembed::nn::LastLayer,
     h: usize,
     c: usize,

@@ -8,7 +8,7 @@
 
 use pixembed::nn::first::{FLOAT_MEAN, FLOAT_STD};
 use pixembed::nn::norm::{BN_EPS, BN_MOMENTUM};
-use pixembed::nn::{Arch, FirstLayer, LastLayer, ModelConfig, TableKind};
+use pixembed::nn::{Arch, FirstLayerKind, LastLayer, ModelConfig, TableKind};
 use pixembed::reference::bn::{self, BnBatchStats};
 use pixembed::reference::conv::{conv_backward_data, conv_backward_weight, conv_forward};
 use pixembed::reference::geom::ConvGeom;
@@ -217,14 +217,14 @@ impl RefNet {
     fn encode(&self, pixels: &[u8]) -> Vec<f32> {
         let c = self.cfg.input[2];
         match self.cfg.first_layer {
-            FirstLayer::Float => {
+            FirstLayerKind::Float => {
                 encode::normalize(pixels, &vec![FLOAT_MEAN; c], &vec![FLOAT_STD; c])
             }
-            FirstLayer::Int8 => encode::to_f32(pixels),
-            FirstLayer::Naive => encode::naive(pixels, self.cfg.embed_bits),
-            FirstLayer::Bitplane => encode::bitplane(pixels),
-            FirstLayer::Thermometer => encode::thermometer(pixels, self.cfg.embed_dim as u32),
-            FirstLayer::Embed => embed::embed_forward(
+            FirstLayerKind::Int8 => encode::to_f32(pixels),
+            FirstLayerKind::Naive => encode::naive(pixels, self.cfg.embed_bits),
+            FirstLayerKind::Bitplane => encode::bitplane(pixels),
+            FirstLayerKind::Thermometer => encode::thermometer(pixels, self.cfg.embed_dim as u32),
+            FirstLayerKind::Embed => embed::embed_forward(
                 self.cfg.embed_spec(),
                 self.p("first.table"),
                 self.tables(),
@@ -257,7 +257,7 @@ impl RefNet {
         } else {
             (3, 1)
         };
-        let binary = cfg.first_layer != FirstLayer::Float;
+        let binary = cfg.first_layer != FirstLayerKind::Float;
         let (b, mut shape, s) = self.conv_bn(
             "first.conv",
             "first.bn",
@@ -458,9 +458,9 @@ impl RefNet {
             panic!("reference tape: no first layer");
         };
         let db = quant_backward_codes(spec, &b, &d);
-        let binary = cfg.first_layer != FirstLayer::Float;
+        let binary = cfg.first_layer != FirstLayerKind::Float;
         let dx = self.conv_bn_back("first.conv", "first.bn", &db, sv, binary);
-        if cfg.first_layer == FirstLayer::Embed {
+        if cfg.first_layer == FirstLayerKind::Embed {
             // The table's values are code * step, so dL/dvalue = dL/dcode * (n / max).
             let e = cfg.embed_spec();
             let dvalue = elementwise::scale(&dx, e.scale());

@@ -1,4 +1,4 @@
-//! A table first layer with its first binary convolution: u8 pixels -> frozen code table
+//! The code table with the first binary convolution ([`CodeTableConv`]): u8 pixels -> code table
 //! `[T, 256, D]` -> binary conv over C*D channels -> integer thresholds -> packed codes
 //! `[N, Ho, Wo, k_out, ceil(O/32)]`, by one of several exact implementations:
 //!
@@ -10,7 +10,7 @@
 //!   output pixel in 8- or 16-bit SWAR lanes, thresholded and packed in the same kernel
 //!   (shaders/first_table.wgsl).
 //!
-//! All give the same bits (tests/first_table.rs); [`TableConv::choose`] times them once per
+//! All give the same bits (tests/first_table.rs); [`CodeTableConv::choose`] times them once per
 //! (adapter, shape) and caches the fastest. `PIXEMBED_FIRST_TABLE=gather|folded8|folded16`
 //! forces one.
 
@@ -28,7 +28,7 @@ use crate::ops::{bconv, lut};
 use crate::reference::first_table::fold_table;
 use fold::{Layout, GROUP, TH_WORDS};
 
-/// One exact implementation of the table first layer.
+/// One exact implementation of the code-table first layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Impl {
     /// Gather codes to packed bit-planes, then the bitwise conv with fused thresholds.
@@ -54,9 +54,9 @@ struct Folded {
     thresholds: Tensor,
 }
 
-/// The first layer: code table, first conv's packed signs and thresholds, and the folded
-/// forms that fit.
-pub struct TableConv {
+/// The code table with the first conv: codes, the conv's packed signs and thresholds, and
+/// the folded forms that fit.
+pub struct CodeTableConv {
     codes: Tensor,
     code_bits: u32,
     c: usize,
@@ -112,7 +112,7 @@ struct Params {
     _pad: u32,
 }
 
-impl TableConv {
+impl CodeTableConv {
     /// `codes` Bits `[T, 256, D]` (T = 1 or `c`) of `code_bits`-bit codes for `c` pixel
     /// channels; `weights` Bits `[O, k, k, ceil(c D / 32)]`; thresholds of O channels. Reads
     /// the operands back once and folds them (load time).
@@ -128,19 +128,19 @@ impl TableConv {
         stride: usize,
         pad: usize,
     ) -> Result<Self> {
-        check_bits("table first layer codes", code_bits)?;
+        check_bits("code-table first layer codes", code_bits)?;
         let t = codes.shape();
         if codes.dtype() != DType::Bits || t.len() != 3 || t[1] != 256 || !(t[0] == 1 || t[0] == c)
         {
             return Err(Error::shape(format!(
-                "table first layer: codes {codes:?} for {c} channels (expected [1 or C, 256, D])"
+                "code-table first layer: codes {codes:?} for {c} channels (expected [1 or C, 256, D])"
             )));
         }
         let (tables, d) = (t[0], t[2]);
         let o = weights.shape().first().copied().unwrap_or(0);
         let cin = c * d;
         weights.check_shape(
-            "table first layer weights",
+            "code-table first layer weights",
             DType::Bits,
             &[o, k, k, words_for(cin)],
         )?;
@@ -188,7 +188,7 @@ impl TableConv {
         } else {
             None
         };
-        Ok(TableConv {
+        Ok(CodeTableConv {
             planes,
             codes: codes.clone(),
             code_bits,
@@ -245,7 +245,7 @@ impl TableConv {
         }
     }
 
-    /// Packed codes by the implementation [`TableConv::choose`] picks for this shape.
+    /// Packed codes by the implementation [`CodeTableConv::choose`] picks for this shape.
     pub fn forward(&self, rec: &mut Recorder, pixels: &Tensor) -> Result<Tensor> {
         let imp = self.choose(rec.gpu(), pixels.shape())?;
         self.forward_with(rec, pixels, imp)
@@ -256,7 +256,7 @@ impl TableConv {
         let s = pixels.shape();
         if pixels.dtype() != DType::U8 || s.len() != 4 || s[3] != self.c {
             return Err(Error::shape(format!(
-                "table first layer: pixels {pixels:?} (expected u8 [N, H, W, {}])",
+                "code-table first layer: pixels {pixels:?} (expected u8 [N, H, W, {}])",
                 self.c
             )));
         }
@@ -285,7 +285,7 @@ impl TableConv {
                     .find(|f| f.layout.width == width)
                     .ok_or_else(|| {
                         Error::Invalid(format!(
-                            "table first layer: the {} form cannot hold this table's sums",
+                            "code-table first layer: the {} form cannot hold this table's sums",
                             imp.name()
                         ))
                     })?;

@@ -1,10 +1,10 @@
-//! Per-adapter choice of the table first layer's implementation: the first use of an image
+//! Per-adapter choice of the code-table first layer's implementation: the first use of an image
 //! size times every available implementation on a probe batch (about 64k pixels, at most the
 //! real batch) and caches the fastest for every batch size of that image size (all are exact,
 //! so the choice is only about speed; the work per pixel does not depend on the batch).
 //! `PIXEMBED_FIRST_TABLE=gather|folded8|folded16` forces one where it is available.
 
-use super::{Impl, TableConv, Width};
+use super::{CodeTableConv, Impl, Width};
 use crate::error::Result;
 use crate::gpu::choice::{fastest, Choices};
 use crate::gpu::{Gpu, Tensor};
@@ -34,7 +34,7 @@ type Key = (String, ConvGeom, u32, u32, Vec<Impl>);
 
 static CHOICES: Choices<Key, Impl> = Choices::new();
 
-impl TableConv {
+impl CodeTableConv {
     /// The fastest implementation for pixels of `shape` `[N, H, W, C]` on this adapter.
     pub fn choose(&self, gpu: &Gpu, shape: &[usize]) -> Result<Impl> {
         let impls = self.impls();
@@ -59,7 +59,7 @@ impl TableConv {
         let probe = [probe_n, h, w, shape[3]];
         let (best, times) = self.time_impls(gpu, &probe, &impls)?;
         log::info!(
-            "table first layer {:?} {}-bit codes: {} ({})",
+            "code-table first layer {:?} {}-bit codes: {} ({})",
             key.1,
             self.code_bits,
             best.name(),
