@@ -35,6 +35,8 @@ override OB: u32 = 64u;
 // Output pixels per invocation: 4 or 8.
 override PX: u32 = 8u;
 override TAPS: u32 = K * K * C;
+// A channel's weights start at a multiple of 4 floats (one vec4 of the uniform).
+override TAPS4: u32 = (TAPS + 3u) / 4u * 4u;
 override LEVELS: u32 = (1u << KOUT) - 1u;
 // Input pixels of one row segment.
 override SEG: u32 = (PX - 1u) * S + K;
@@ -58,7 +60,8 @@ struct Params {
     ow: u32,
     // First output word of this group (its first channel / 32).
     word0: u32,
-    _pad0: u32,
+    // Channels of this dispatch's group (= OB).
+    channels: u32,
     _pad1: u32,
     _pad2: u32,
     // m_c = 255 mean_c per input channel.
@@ -67,7 +70,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
-// w'[o * TAPS + (ky K + kx) C + c] for the group's channels o, 4 floats per element.
+// w'[o * TAPS4 + (ky K + kx) C + c] for the group's channels o, 4 floats per element.
 @group(0) @binding(2) var<uniform> wu: array<vec4<f32>, 4096>;
 // t'[o * TSLOTS + j], ascending in j.
 @group(0) @binding(3) var<uniform> tu: array<vec4<f32>, 256>;
@@ -91,8 +94,10 @@ struct Planes {
     w: array<vec4<u32>, 16>,
 }
 
-fn weight(i: u32) -> f32 {
-    return wu[i / 4u][i % 4u];
+// Weight t (a literal after inlining) of channel o: the vec4 row depends on o only through
+// a multiple of TAPS4 / 4, so the component index stays a constant.
+fn weight(o: u32, t: u32) -> f32 {
+    return wu[o * (TAPS4 / 4u) + t / 4u][t % 4u];
 }
 
 fn pixel_byte(e: u32) -> u32 {
@@ -106,7 +111,7 @@ fn xv(xs: ptr<function, Seg>, ky: u32, kx: u32, c: u32, i: u32) -> f32 {
 
 // One tap of channel o: acc += w' x for the block's pixels.
 fn tap(xs: ptr<function, Seg>, a: ptr<function, Acc>, o: u32, ky: u32, kx: u32, c: u32) {
-    let w = vec4<f32>(weight(o * TAPS + (ky * K + kx) * C + c));
+    let w = vec4<f32>(weight(o, (ky * K + kx) * C + c));
     let x0 = vec4<f32>(xv(xs, ky, kx, c, 0u), xv(xs, ky, kx, c, 1u), xv(xs, ky, kx, c, 2u),
                        xv(xs, ky, kx, c, 3u));
     (*a).a0 = fma(x0, w, (*a).a0);
@@ -134,13 +139,21 @@ fn level(a: ptr<function, Acc>, o: u32, j: u32, c0: ptr<function, vec4<u32>>,
     }
 }
 
-// Bit b of the codes into the plane words of channel o.
+// Bit b of the codes into the plane words of channel o. The channel loop is not unrolled,
+// so the word is picked by a branch (the same for every lane) rather than a run-time index
+// into the planes.
 fn put_bit(pl: ptr<function, Planes>, o: u32, b: u32, c0: vec4<u32>, c1: vec4<u32>) {
     if KOUT > b {
-        let i = (b * 2u + o / 32u) * 2u;
         let sh = vec4<u32>(o % 32u);
-        (*pl).w[i] |= ((c0 >> vec4<u32>(b)) & vec4<u32>(1u)) << sh;
-        (*pl).w[i + 1u] |= ((c1 >> vec4<u32>(b)) & vec4<u32>(1u)) << sh;
+        let bit0 = ((c0 >> vec4<u32>(b)) & vec4<u32>(1u)) << sh;
+        let bit1 = ((c1 >> vec4<u32>(b)) & vec4<u32>(1u)) << sh;
+        if o < 32u {
+            (*pl).w[b * 4u] |= bit0;
+            (*pl).w[b * 4u + 1u] |= bit1;
+        } else {
+            (*pl).w[b * 4u + 2u] |= bit0;
+            (*pl).w[b * 4u + 3u] |= bit1;
+        }
     }
 }
 
@@ -170,19 +183,6 @@ fn channel(xs: ptr<function, Seg>, pl: ptr<function, Planes>, o: u32) {
     put_bit(pl, o, 1u, c0, c1);
     put_bit(pl, o, 2u, c0, c1);
     put_bit(pl, o, 3u, c0, c1);
-}
-
-// Channels 8 g .. 8 g + 7.
-fn channels8(xs: ptr<function, Seg>, pl: ptr<function, Planes>, g: u32) {
-    if OB <= 8u * g { return; }
-    channel(xs, pl, 8u * g);
-    channel(xs, pl, 8u * g + 1u);
-    channel(xs, pl, 8u * g + 2u);
-    channel(xs, pl, 8u * g + 3u);
-    channel(xs, pl, 8u * g + 4u);
-    channel(xs, pl, 8u * g + 5u);
-    channel(xs, pl, 8u * g + 6u);
-    channel(xs, pl, 8u * g + 7u);
 }
 
 // Word jw of plane b of pixel i of the block (output pixel index pix), when it exists.
@@ -232,15 +232,13 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
         }
     }
 
+    // One channel at a time, in a loop over a uniform bound: the loop body (every tap of one
+    // channel) is straight-line code, and the loop keeps the pipeline quick to compile for
+    // 64 channels, which then share one load of the input segment.
     var pl: Planes;
-    channels8(&xs, &pl, 0u);
-    channels8(&xs, &pl, 1u);
-    channels8(&xs, &pl, 2u);
-    channels8(&xs, &pl, 3u);
-    channels8(&xs, &pl, 4u);
-    channels8(&xs, &pl, 5u);
-    channels8(&xs, &pl, 6u);
-    channels8(&xs, &pl, 7u);
+    for (var o = 0u; o < p.channels; o++) {
+        channel(&xs, &pl, o);
+    }
 
     store_pixel(&pl, 0u, row, ox0);
     store_pixel(&pl, 1u, row, ox0);

@@ -31,7 +31,8 @@ impl FirstConv {
                 blocks: blocks as u32,
                 ow: words_for(self.o) as u32,
                 word0: (gr.o0 / 32) as u32,
-                _pad: [0; 3],
+                channels: gr.count as u32,
+                _pad: [0; 2],
                 mean,
             };
             let constants = [
@@ -132,7 +133,8 @@ struct BlockedParams {
     blocks: u32,
     ow: u32,
     word0: u32,
-    _pad: [u32; 3],
+    channels: u32,
+    _pad: [u32; 2],
     mean: [f32; 4],
 }
 

@@ -33,6 +33,12 @@ const FAST_MAX_BITS: u32 = 4;
 /// Input channels the general kernel's parameter block holds means for.
 const GENERAL_MAX_C: usize = 256;
 
+/// Floats of one channel's weights in the fast kernel's uniform buffer: its taps rounded up
+/// to a whole vec4, so that every channel's weights start at a vec4 (TAPS4 in the kernel).
+fn padded_taps(k: usize, c: usize) -> usize {
+    (k * k * c).div_ceil(4) * 4
+}
+
 /// Float thresholds per output channel: `values` `[O, 2^bits - 1]` ascending, `flags` `[O]`
 /// (1 increasing, -1 decreasing, 0 constant = `values[o][0]`), as in
 /// [`crate::reference::first_conv::float_threshold_code`].
@@ -121,8 +127,7 @@ impl FirstConv {
 
     /// The fast plan when the shape, code width and adapter allow it, else the general one.
     pub fn choose(gpu: &Gpu, spec: &FirstConvSpec) -> FirstConvPlan {
-        let taps = spec.k * spec.k * spec.c;
-        let fits = |group: usize| group * taps <= WEIGHT_FLOATS;
+        let fits = |group: usize| group * padded_taps(spec.k, spec.c) <= WEIGHT_FLOATS;
         let fast = spec.k <= FAST_MAX_K
             && spec.c <= FAST_MAX_C
             && spec.stride <= 2
@@ -135,9 +140,9 @@ impl FirstConv {
         FirstConvPlan::Blocked {
             // Larger kernels: fewer pixels per invocation keep the unrolled code small.
             pixels: if spec.k >= 7 { 4 } else { 8 },
-            // 32 channels per invocation: on lavapipe as fast as 64 and the pipeline compiles
-            // in half the time (the 64-channel form took about 50 s to build there).
-            group: 32,
+            // Up to 64 channels per invocation, one input load for all of them (the kernel
+            // loops over channels, so the width costs no compile time).
+            group: if fits(64) { 64 } else { 32 },
         }
     }
 
@@ -188,7 +193,8 @@ impl FirstConv {
         };
         match plan {
             FirstConvPlan::Blocked { pixels, group } => {
-                let fits = group * taps <= WEIGHT_FLOATS
+                let taps4 = padded_taps(k, c);
+                let fits = group * taps4 <= WEIGHT_FLOATS
                     && matches!(group, 32 | 64)
                     && matches!(pixels, 4 | 8)
                     && k <= FAST_MAX_K
@@ -205,7 +211,10 @@ impl FirstConv {
                 for o0 in (0..o).step_by(group) {
                     let count = group.min(o - o0);
                     let mut wu = vec![0.0f32; WEIGHT_FLOATS];
-                    wu[..count * taps].copy_from_slice(&w[o0 * taps..(o0 + count) * taps]);
+                    for i in 0..count {
+                        wu[i * taps4..i * taps4 + taps]
+                            .copy_from_slice(&w[(o0 + i) * taps..(o0 + i + 1) * taps]);
+                    }
                     let mut tu = vec![0.0f32; THRESHOLD_FLOATS];
                     for i in 0..count {
                         tu[i * THRESHOLD_SLOTS..i * THRESHOLD_SLOTS + n]
