@@ -32,7 +32,7 @@ override S: u32 = 1u;
 // Code bits (1..4) and channels of this dispatch's group (1..64).
 override KOUT: u32 = 2u;
 override OB: u32 = 64u;
-// Output pixels per invocation: 4 or 8.
+// Output pixels per invocation: 4, 8 or 16.
 override PX: u32 = 8u;
 override TAPS: u32 = K * K * C;
 // A channel's weights start at a multiple of 4 floats (one vec4 of the uniform).
@@ -41,9 +41,8 @@ override LEVELS: u32 = (1u << KOUT) - 1u;
 // Input pixels of one row segment.
 override SEG: u32 = (PX - 1u) * S + K;
 
-// Largest segment (PX 8, stride 2, K 7) and the local array's strides.
-const SEGMAX: u32 = 21u;
-const CMAX: u32 = 4u;
+// Floats of the local input array: K SEG C at most (the host keeps plans within it).
+const SEG_FLOATS: u32 = 448u;
 // Threshold slots per channel in the threshold buffer (LEVELS <= 15).
 const TSLOTS: u32 = 16u;
 
@@ -77,21 +76,23 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;
 
 // v - m_c of every input value the block reads, 0 for padding:
-// xs[(ky SEGMAX + j) CMAX + c] for input column ox0 S - pad + j of row oy S + ky - pad.
+// xs[(ky SEG + j) C + c] for input column ox0 S - pad + j of row oy S + ky - pad.
 struct Seg {
-    v: array<f32, 588>,
+    v: array<f32, 448>,
 }
 
-// Accumulators of one channel: pixels 0..3 and 4..7.
+// Accumulators of one channel: pixels 0..3, 4..7, 8..11 and 12..15.
 struct Acc {
     a0: vec4<f32>,
     a1: vec4<f32>,
+    a2: vec4<f32>,
+    a3: vec4<f32>,
 }
 
-// Plane words of the block's pixels: w[(b 2 + jw) 2 + h] holds, for pixels 4h .. 4h+3,
+// Plane words of the block's pixels: w[(b 2 + jw) 4 + h] holds, for pixels 4h .. 4h+3,
 // bit b of the codes of the group's channels 32 jw .. 32 jw + 31.
 struct Planes {
-    w: array<vec4<u32>, 16>,
+    w: array<vec4<u32>, 32>,
 }
 
 // Weight t (a literal after inlining) of channel o: the vec4 row depends on o only through
@@ -106,7 +107,7 @@ fn pixel_byte(e: u32) -> u32 {
 
 // Input value of pixel i of the block at tap (ky, kx), channel c.
 fn xv(xs: ptr<function, Seg>, ky: u32, kx: u32, c: u32, i: u32) -> f32 {
-    return (*xs).v[(ky * SEGMAX + i * S + kx) * CMAX + c];
+    return (*xs).v[(ky * SEG + i * S + kx) * C + c];
 }
 
 // One tap of channel o: acc += w' x for the block's pixels.
@@ -120,6 +121,14 @@ fn tap(xs: ptr<function, Seg>, a: ptr<function, Acc>, o: u32, ky: u32, kx: u32, 
                            xv(xs, ky, kx, c, 7u));
         (*a).a1 = fma(x1, w, (*a).a1);
     }
+    if PX > 8u {
+        let x2 = vec4<f32>(xv(xs, ky, kx, c, 8u), xv(xs, ky, kx, c, 9u), xv(xs, ky, kx, c, 10u),
+                           xv(xs, ky, kx, c, 11u));
+        (*a).a2 = fma(x2, w, (*a).a2);
+        let x3 = vec4<f32>(xv(xs, ky, kx, c, 12u), xv(xs, ky, kx, c, 13u),
+                           xv(xs, ky, kx, c, 14u), xv(xs, ky, kx, c, 15u));
+        (*a).a3 = fma(x3, w, (*a).a3);
+    }
 }
 
 // Every input channel of one tap.
@@ -129,30 +138,48 @@ fn tap_channels(xs: ptr<function, Seg>, a: ptr<function, Acc>, o: u32, ky: u32, 
     if C > 2u { tap(xs, a, o, ky, kx, 2u); }
 }
 
+// Codes of one channel for the block's pixels (as Acc).
+struct Codes {
+    c0: vec4<u32>,
+    c1: vec4<u32>,
+    c2: vec4<u32>,
+    c3: vec4<u32>,
+}
+
 // code += (acc >= t'_oj) for threshold j when the code width has it.
-fn level(a: ptr<function, Acc>, o: u32, j: u32, c0: ptr<function, vec4<u32>>,
-         c1: ptr<function, vec4<u32>>) {
+fn level(a: ptr<function, Acc>, o: u32, j: u32, c: ptr<function, Codes>) {
     if LEVELS > j {
         let t = vec4<f32>(tu[o * (TSLOTS / 4u) + j / 4u][j % 4u]);
-        *c0 += select(vec4<u32>(), vec4<u32>(1u), (*a).a0 >= t);
-        *c1 += select(vec4<u32>(), vec4<u32>(1u), (*a).a1 >= t);
+        (*c).c0 += select(vec4<u32>(), vec4<u32>(1u), (*a).a0 >= t);
+        (*c).c1 += select(vec4<u32>(), vec4<u32>(1u), (*a).a1 >= t);
+        if PX > 8u {
+            (*c).c2 += select(vec4<u32>(), vec4<u32>(1u), (*a).a2 >= t);
+            (*c).c3 += select(vec4<u32>(), vec4<u32>(1u), (*a).a3 >= t);
+        }
     }
 }
 
 // Bit b of the codes into the plane words of channel o. The channel loop is not unrolled,
 // so the word is picked by a branch (the same for every lane) rather than a run-time index
 // into the planes.
-fn put_bit(pl: ptr<function, Planes>, o: u32, b: u32, c0: vec4<u32>, c1: vec4<u32>) {
+fn put_bit(pl: ptr<function, Planes>, o: u32, b: u32, c: ptr<function, Codes>) {
     if KOUT > b {
         let sh = vec4<u32>(o % 32u);
-        let bit0 = ((c0 >> vec4<u32>(b)) & vec4<u32>(1u)) << sh;
-        let bit1 = ((c1 >> vec4<u32>(b)) & vec4<u32>(1u)) << sh;
+        let one = vec4<u32>(1u);
+        let bit0 = (((*c).c0 >> vec4<u32>(b)) & one) << sh;
+        let bit1 = (((*c).c1 >> vec4<u32>(b)) & one) << sh;
+        let bit2 = (((*c).c2 >> vec4<u32>(b)) & one) << sh;
+        let bit3 = (((*c).c3 >> vec4<u32>(b)) & one) << sh;
         if o < 32u {
-            (*pl).w[b * 4u] |= bit0;
-            (*pl).w[b * 4u + 1u] |= bit1;
+            (*pl).w[b * 8u] |= bit0;
+            (*pl).w[b * 8u + 1u] |= bit1;
+            (*pl).w[b * 8u + 2u] |= bit2;
+            (*pl).w[b * 8u + 3u] |= bit3;
         } else {
-            (*pl).w[b * 4u + 2u] |= bit0;
-            (*pl).w[b * 4u + 3u] |= bit1;
+            (*pl).w[b * 8u + 4u] |= bit0;
+            (*pl).w[b * 8u + 5u] |= bit1;
+            (*pl).w[b * 8u + 6u] |= bit2;
+            (*pl).w[b * 8u + 7u] |= bit3;
         }
     }
 }
@@ -162,33 +189,32 @@ fn channel(xs: ptr<function, Seg>, pl: ptr<function, Planes>, o: u32) {
     if OB <= o { return; }
     var a: Acc;
     all_taps(xs, &a, o);
-    var c0 = vec4<u32>();
-    var c1 = vec4<u32>();
-    level(&a, o, 0u, &c0, &c1);
-    level(&a, o, 1u, &c0, &c1);
-    level(&a, o, 2u, &c0, &c1);
-    level(&a, o, 3u, &c0, &c1);
-    level(&a, o, 4u, &c0, &c1);
-    level(&a, o, 5u, &c0, &c1);
-    level(&a, o, 6u, &c0, &c1);
-    level(&a, o, 7u, &c0, &c1);
-    level(&a, o, 8u, &c0, &c1);
-    level(&a, o, 9u, &c0, &c1);
-    level(&a, o, 10u, &c0, &c1);
-    level(&a, o, 11u, &c0, &c1);
-    level(&a, o, 12u, &c0, &c1);
-    level(&a, o, 13u, &c0, &c1);
-    level(&a, o, 14u, &c0, &c1);
-    put_bit(pl, o, 0u, c0, c1);
-    put_bit(pl, o, 1u, c0, c1);
-    put_bit(pl, o, 2u, c0, c1);
-    put_bit(pl, o, 3u, c0, c1);
+    var c: Codes;
+    level(&a, o, 0u, &c);
+    level(&a, o, 1u, &c);
+    level(&a, o, 2u, &c);
+    level(&a, o, 3u, &c);
+    level(&a, o, 4u, &c);
+    level(&a, o, 5u, &c);
+    level(&a, o, 6u, &c);
+    level(&a, o, 7u, &c);
+    level(&a, o, 8u, &c);
+    level(&a, o, 9u, &c);
+    level(&a, o, 10u, &c);
+    level(&a, o, 11u, &c);
+    level(&a, o, 12u, &c);
+    level(&a, o, 13u, &c);
+    level(&a, o, 14u, &c);
+    put_bit(pl, o, 0u, &c);
+    put_bit(pl, o, 1u, &c);
+    put_bit(pl, o, 2u, &c);
+    put_bit(pl, o, 3u, &c);
 }
 
 // Word jw of plane b of pixel i of the block (output pixel index pix), when it exists.
 fn store_word(pl: ptr<function, Planes>, i: u32, pix: u32, b: u32, jw: u32) {
     if KOUT > b && OB > 32u * jw {
-        out[(pix * KOUT + b) * p.ow + p.word0 + jw] = (*pl).w[(b * 2u + jw) * 2u + i / 4u][i % 4u];
+        out[(pix * KOUT + b) * p.ow + p.word0 + jw] = (*pl).w[(b * 2u + jw) * 4u + i / 4u][i % 4u];
     }
 }
 
@@ -227,7 +253,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
             let base = (row_base + u32(select(0, ix, inside))) * C;
             for (var c = 0u; c < C; c++) {
                 let v = f32(pixel_byte(base + c)) - p.mean[c];
-                xs.v[(ky * SEGMAX + j) * CMAX + c] = select(0.0, v, inside);
+                xs.v[(ky * SEG + j) * C + c] = select(0.0, v, inside);
             }
         }
     }
@@ -248,4 +274,12 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     store_pixel(&pl, 5u, row, ox0);
     store_pixel(&pl, 6u, row, ox0);
     store_pixel(&pl, 7u, row, ox0);
+    store_pixel(&pl, 8u, row, ox0);
+    store_pixel(&pl, 9u, row, ox0);
+    store_pixel(&pl, 10u, row, ox0);
+    store_pixel(&pl, 11u, row, ox0);
+    store_pixel(&pl, 12u, row, ox0);
+    store_pixel(&pl, 13u, row, ox0);
+    store_pixel(&pl, 14u, row, ox0);
+    store_pixel(&pl, 15u, row, ox0);
 }

@@ -30,6 +30,8 @@ const THRESHOLD_SLOTS: usize = 16;
 const FAST_MAX_K: usize = 7;
 const FAST_MAX_C: usize = 3;
 const FAST_MAX_BITS: u32 = 4;
+/// Floats of the fast kernel's local copy of the input rows it reads (K x segment x C).
+const SEGMENT_FLOATS: usize = 448;
 /// Input channels the general kernel's parameter block holds means for.
 const GENERAL_MAX_C: usize = 256;
 
@@ -75,7 +77,7 @@ impl FloatThresholds {
 /// Which kernel runs the layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirstConvPlan {
-    /// shaders/_first_conv.wgsl: `pixels` output pixels of a row (4 or 8) x a group of up to
+    /// shaders/_first_conv.wgsl: `pixels` output pixels of a row (4, 8 or 16) x a group of up to
     /// `group` (32 or 64) channels per invocation, weights and thresholds in uniform buffers.
     Blocked { pixels: usize, group: usize },
     /// shaders/first_conv_general.wgsl: one output word per invocation, any shape.
@@ -139,7 +141,12 @@ impl FirstConv {
         }
         FirstConvPlan::Blocked {
             // Larger kernels: fewer pixels per invocation keep the unrolled code small.
-            pixels: if spec.k >= 7 { 4 } else { 8 },
+            // 16 pixels for kernels up to 3x3 (fewer weight reads per MAC).
+            pixels: match spec.k {
+                7.. => 4,
+                4..=6 => 8,
+                _ => 16,
+            },
             // Up to 64 channels per invocation, one input load for all of them (the kernel
             // loops over channels, so the width costs no compile time).
             group: if fits(64) { 64 } else { 32 },
@@ -196,7 +203,8 @@ impl FirstConv {
                 let taps4 = padded_taps(k, c);
                 let fits = group * taps4 <= WEIGHT_FLOATS
                     && matches!(group, 32 | 64)
-                    && matches!(pixels, 4 | 8)
+                    && matches!(pixels, 4 | 8 | 16)
+                    && k * ((pixels - 1) * spec.stride + k) * c <= SEGMENT_FLOATS
                     && k <= FAST_MAX_K
                     && c <= FAST_MAX_C
                     && th.bits <= FAST_MAX_BITS;
