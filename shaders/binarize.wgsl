@@ -4,7 +4,9 @@
 //             l + 64, ...) added by a fixed tree, so the result is the same on every run
 //   alpha:    one workgroup: per channel alpha[o] = row_sum[o] / R; per tensor
 //             alpha[o] = (sum_o row_sum[o]) / (O R) for every o (fixed tree again)
-//   backward: dw = dwb * 1[|w| <= 1]      (straight-through, gradient of the clip)
+//   sign:     signs[i] = w >= 0 ? +1 : -1 alone (the training graph, whose batch-norm absorbs alpha)
+//   backward: dw = dwb * 1[|w| <= 1]      (straight-through, gradient of the clip; always 1 in
+//             training, where the latent weights are clipped after every update)
 //   clip:     w = clamp(w, -1, 1) in place
 //#include _common
 
@@ -81,6 +83,16 @@ fn alpha_from_rows(@builtin(local_invocation_index) lid: u32) {
     for (var o = lid; o < p.outputs; o += 64u) {
         alpha[o] = mean;
     }
+}
+
+// ---- sign alone: elementwise ----
+
+@compute @workgroup_size(256)
+fn sign(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = linear_index(wid, nwg, lid, 256u);
+    if i >= p.count { return; }
+    signs[i] = select(-1.0, 1.0, w[i] >= 0.0);
 }
 
 // ---- backward and clip: elementwise ----

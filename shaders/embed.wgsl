@@ -1,4 +1,4 @@
-// Pixel embedding (PAPER.md): a trainable table maps each 8-bit pixel value v to D values,
+// Pixel embedding (docs/method.md): a trainable table maps each 8-bit pixel value v to D values,
 // which the activation quantizer turns into k-bit codes.
 //   table  [T, 256, D] f32, T = 1 (shared by every channel) or T = C (one per channel)
 //   pixels [P, C] u8 (P = N*H*W), four per u32 word, byte i at bits 8*(i%4) of word i/4

@@ -110,6 +110,9 @@ pub struct DataArgs {
     /// Resize image-folder images to HxW (shorter side, then centre crop), e.g. 64x64
     #[arg(long, value_parser = parse_hw)]
     pub resize: Option<(u32, u32)>,
+    /// CIFAR-100: classify the 20 superclasses (coarse labels) instead of the 100 classes
+    #[arg(long)]
+    pub coarse_labels: bool,
 }
 
 /// The value parser of a flag that takes one of a library enum's variants: their kebab-case
@@ -212,6 +215,7 @@ impl DataArgs {
             limit_train,
             limit_test: self.limit_test.filter(|&n| n > 0),
             resize: self.resize.map(|(h, w)| (w, h)),
+            coarse_labels: self.coarse_labels,
         })
     }
 
@@ -269,6 +273,13 @@ impl DataArgs {
                 ));
             }
         }
+        if self.coarse_labels && !stored.coarse_labels {
+            return Err(differs(
+                "--coarse-labels",
+                "on".into(),
+                "fine labels".into(),
+            ));
+        }
         Ok(stored.clone())
     }
 }
@@ -279,6 +290,7 @@ pub fn load_data(s: &DataSettings) -> Result<data::Splits> {
         limit_train: s.limit_train,
         limit_test: s.limit_test,
         resize: s.resize,
+        cifar100_coarse: s.coarse_labels,
         ..Default::default()
     };
     data::load(&s.path, s.format, &opts).with_context(|| format!("loading {}", s.path.display()))

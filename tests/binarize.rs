@@ -48,6 +48,24 @@ fn forward_matches_reference() {
 }
 
 #[test]
+fn signs_alone_match_reference() {
+    let gpu = gpu_or_skip!();
+    for (i, shape) in SHAPES.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let w = weights(20 + i as u64, n);
+        let t = Tensor::from_slice(gpu, shape, &w).unwrap();
+        let mut rec = Recorder::new(gpu);
+        let signs = ops::binarize::signs(&mut rec, &t).unwrap();
+        rec.submit();
+        assert_eq!(signs.shape(), *shape);
+        let got: Vec<f32> = signs.to_vec(gpu).unwrap();
+        common::assert_exact(&format!("signs {shape:?}"), &got, &r::signs(&w));
+        let (with_alpha, _) = run_forward(gpu, shape, &w, true);
+        common::assert_exact(&format!("signs {shape:?} vs forward"), &got, &with_alpha);
+    }
+}
+
+#[test]
 fn forward_is_bit_identical_across_runs() {
     let gpu = gpu_or_skip!();
     let shape = [64, 3, 3, 64];

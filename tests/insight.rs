@@ -217,6 +217,7 @@ fn a_tiny_study_writes_its_files_agrees_with_its_runs_and_resumes() {
             limit_train: Some(limit_train),
             limit_test: Some(limit_test),
             resize: None,
+            coarse_labels: false,
         },
         variants: vec![FirstLayerKind::Naive, FirstLayerKind::Embed],
         seeds: 2,

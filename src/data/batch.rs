@@ -1,6 +1,7 @@
 //! Cutting a dataset into batches: shuffled and augmented for training, in order for
 //! evaluation. Everything random is a function of (seed, epoch[, image]), so a run
-//! resumed at batch i of epoch e sees exactly the batches an unbroken run would.
+//! resumed at batch i of epoch e (from a mid-epoch checkpoint: `--checkpoint-steps`,
+//! `--checkpoint-minutes`; tests/recovery.rs) sees exactly the batches an unbroken run would.
 
 use super::augment::{below, stream, Augment, AugmentKind};
 use super::Dataset;

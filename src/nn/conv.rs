@@ -5,7 +5,8 @@
 //! the packed popcount kernel of the integer engine. The per-channel weight scale is left out:
 //! the batch-norm that follows absorbs any positive per-channel scale.
 //! Backward (straight-through): dcodes = conv_bwd_data(dacc, sign(w));
-//! dsign = conv_bwd_weight(codes, dacc); dw = dsign * 1[|w| <= 1].
+//! dsign = conv_bwd_weight(codes, dacc); dw = dsign * 1[|w| <= 1], a mask that is always 1
+//! here because the optimizer clips latent weights to [-1, 1] after every update.
 
 use super::param::{kaiming_uniform, latent_uniform, Param, ParamKind};
 use crate::error::Result;
@@ -111,7 +112,7 @@ impl ConvLayer {
     /// The weights the convolution uses: sign(w) for binary layers, w for float ones.
     pub fn effective_weight(&self, rec: &mut Recorder) -> Result<Tensor> {
         if self.binary {
-            Ok(binarize::forward(rec, &self.w.value, true)?.0)
+            binarize::signs(rec, &self.w.value)
         } else {
             Ok(self.w.value.clone())
         }

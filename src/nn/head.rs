@@ -68,7 +68,7 @@ impl Head {
         let pooled = pool::global_avg_forward(rec, codes)?;
         let w_eff = match self.kind {
             LastLayer::Float => self.w.value.clone(),
-            LastLayer::Binary => binarize::forward(rec, &self.w.value, true)?.0,
+            LastLayer::Binary => binarize::signs(rec, &self.w.value)?,
         };
         let z = linear::forward(rec, &pooled, &w_eff, self.bias.as_ref().map(|b| &b.value))?;
         let logits = match self.bn.as_mut() {

@@ -1,5 +1,8 @@
 //! Weight binarizer: w_b = sign(w) * alpha with alpha = mean |w| per output channel or per
-//! tensor; straight-through backward with the |w| <= 1 mask; clipping of latent weights.
+//! tensor, or the signs alone (the training graph: the batch-norm after each binary layer
+//! absorbs alpha); straight-through backward with the |w| <= 1 mask; clipping of latent
+//! weights to [-1, 1]. The trainer clips after every update, so in training the mask is
+//! always 1; it is kept so that the backward pass is the rule's definition for any weights.
 //! Math: shaders/binarize.wgsl; reference: [`crate::reference::binarize`].
 
 use crate::error::{Error, Result};
@@ -63,8 +66,26 @@ pub fn forward(rec: &mut Recorder, w: &Tensor, per_channel: bool) -> Result<(Ten
     Ok((signs, alpha))
 }
 
+/// The signs of `w` alone (same shape, +1 for w >= 0, -1 otherwise): the binary weights
+/// of the training graph, whose batch-norm absorbs any positive per-channel scale.
+pub fn signs(rec: &mut Recorder, w: &Tensor) -> Result<Tensor> {
+    let p = params("binarize signs", w)?;
+    let signs = Tensor::empty(rec.gpu(), DType::F32, w.shape())?;
+    rec.dispatch(
+        &Kernel::new("binarize", "sign"),
+        &[
+            Arg::Params(bytemuck::bytes_of(&p)),
+            Arg::T(w),
+            Arg::T(&signs),
+        ],
+        grid_for(rec.gpu(), w.numel(), 256),
+    )?;
+    Ok(signs)
+}
+
 /// Straight-through backward: dw = dwb * 1[|w| <= 1] (the gradient w.r.t. the binarized
-/// weight passes to the latent weight where it is inside the clip range).
+/// weight passes to the latent weight where it is inside the clip range; with the clip after
+/// every update, that is every weight).
 pub fn backward(rec: &mut Recorder, w: &Tensor, dwb: &Tensor) -> Result<Tensor> {
     let p = params("binarize backward", w)?;
     dwb.check_shape("binarize upstream gradient", DType::F32, w.shape())?;

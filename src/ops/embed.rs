@@ -1,4 +1,4 @@
-//! Pixel embedding: the trainable lookup table of the first layer (PAPER.md).
+//! Pixel embedding: the trainable lookup table of the first layer (docs/method.md).
 //! Math: shaders/embed.wgsl; reference: [`crate::reference::embed`]; layouts: [`super::layout`].
 //!
 //! Table `[T, 256, D]` f32 with T = 1 (shared) or T = C (one per input channel); pixels

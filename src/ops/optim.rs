@@ -236,6 +236,8 @@ pub fn adam(
 
 /// Squared L2 norm of all gradients together, f32 \[1\]: sum over tensors and elements of g^2.
 /// Deterministic: fixed-order partial sums per tensor, then [`super::reduce::sum_rows`].
+/// For library users who clip or watch gradient norms; `pixembed train` does neither (its
+/// health signal is the sign-flip fraction, its divergence check the loss).
 pub fn grad_norm_sq(rec: &mut Recorder, grads: &[&Tensor]) -> Result<Tensor> {
     let mut offsets = Vec::with_capacity(grads.len());
     let mut total = 0usize;

@@ -1,4 +1,4 @@
-//! Pixel embedding (PAPER.md): a trainable table maps each 8-bit pixel value to D values,
+//! Pixel embedding (docs/method.md): a trainable table maps each 8-bit pixel value to D values,
 //! which the activation quantizer turns into k-bit codes.
 //!
 //! Shapes: table `[T, 256, D]` f32 with T = 1 (one table shared by every input channel) or

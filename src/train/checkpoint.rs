@@ -53,6 +53,9 @@ pub struct DataSettings {
     pub limit_test: Option<usize>,
     /// (width, height) images were resized to.
     pub resize: Option<(u32, u32)>,
+    /// CIFAR-100 with its 20 coarse labels (absent, so false, in older checkpoints).
+    #[serde(default)]
+    pub coarse_labels: bool,
 }
 
 /// Everything a checkpoint holds besides the tensors.

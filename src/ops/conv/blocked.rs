@@ -21,7 +21,34 @@ pub(super) struct BlockedConv {
     pub pad_x: isize,
 }
 
+/// The sizes the blocked kernels' parameters start with, in the shaders' order (each kernel's
+/// own fields follow in its own parameter struct).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(super) struct Sizes {
+    n: u32,
+    h: u32,
+    w: u32,
+    c: u32,
+    ho: u32,
+    wo: u32,
+    o: u32,
+}
+
 impl BlockedConv {
+    /// The leading fields of the kernels' parameters: n, h, w, cin, ho, wo, cout.
+    pub fn sizes(&self) -> Sizes {
+        Sizes {
+            n: self.n as u32,
+            h: self.h as u32,
+            w: self.w as u32,
+            c: self.cin as u32,
+            ho: self.ho as u32,
+            wo: self.wo as u32,
+            o: self.cout as u32,
+        }
+    }
+
     /// The forward convolution of `g` as it stands.
     pub fn forward(g: &ConvGeom) -> Self {
         BlockedConv {

@@ -5,7 +5,7 @@
 //! per convolution. Serves the forward pass and the stride-1 gradient w.r.t. the input.
 //! Measured on [64,32,32,64] (lavapipe): about 2.1x the windowed kernel.
 
-use super::blocked::BlockedConv;
+use super::blocked::{BlockedConv, Sizes};
 use super::pack::{pack_into, View};
 use crate::error::Result;
 use crate::gpu::{grid, Arg, DType, Gpu, Kernel, Recorder, Tensor};
@@ -42,13 +42,7 @@ pub(super) fn supported(gpu: &Gpu, tc: &BlockedConv) -> bool {
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct TexParams {
-    n: u32,
-    h: u32,
-    w: u32,
-    c: u32,
-    ho: u32,
-    wo: u32,
-    o: u32,
+    sizes: Sizes,
     kh: u32,
     pad_y: i32,
     pad_x: i32,
@@ -75,13 +69,7 @@ pub(super) fn run(
     let tiles_x = tc.wo.div_ceil(TILE_W);
     let tiles = tc.n * tc.ho * tiles_x;
     let p = TexParams {
-        n: tc.n as u32,
-        h: tc.h as u32,
-        w: tc.w as u32,
-        c: tc.cin as u32,
-        ho: tc.ho as u32,
-        wo: tc.wo as u32,
-        o: tc.cout as u32,
+        sizes: tc.sizes(),
         kh: tc.kh as u32,
         pad_y: tc.pad_y as i32,
         pad_x: tc.pad_x as i32,

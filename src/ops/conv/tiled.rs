@@ -3,7 +3,7 @@
 //! any kernel up to the shader's row segment; the forward pass and the gradient w.r.t. the
 //! input use it where the windowed and texture kernels do not apply.
 
-use super::blocked::BlockedConv;
+use super::blocked::{BlockedConv, Sizes};
 use super::pack::{pack_group, View, TABLE_FLOATS};
 use crate::error::Result;
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
@@ -25,13 +25,7 @@ pub(super) fn supported(tc: &BlockedConv) -> bool {
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct TiledParams {
-    n: u32,
-    h: u32,
-    w: u32,
-    c: u32,
-    ho: u32,
-    wo: u32,
-    o: u32,
+    sizes: Sizes,
     pad_y: i32,
     pad_x: i32,
     o0: u32,
@@ -71,13 +65,7 @@ pub(super) fn run(
             let cn = chunk.min(tc.cin - c0);
             let table = pack_group(rec, geom, w, view, o0, GROUP, c0, cn)?;
             let p = TiledParams {
-                n: tc.n as u32,
-                h: tc.h as u32,
-                w: tc.w as u32,
-                c: tc.cin as u32,
-                ho: tc.ho as u32,
-                wo: tc.wo as u32,
-                o: tc.cout as u32,
+                sizes: tc.sizes(),
                 pad_y: tc.pad_y as i32,
                 pad_x: tc.pad_x as i32,
                 o0: o0 as u32,

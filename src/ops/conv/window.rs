@@ -4,7 +4,7 @@
 //! tap unrolled inside the loop over input channels. Used wherever the input is large
 //! enough to bind whole windows and a window holds the rows one output row needs.
 
-use super::blocked::BlockedConv;
+use super::blocked::{BlockedConv, Sizes};
 use super::pack::{pack_group, View, TABLE_FLOATS};
 use crate::error::Result;
 use crate::gpu::{grid_for, Arg, DType, Kernel, Recorder, Tensor};
@@ -42,13 +42,7 @@ pub(super) fn supported(tc: &BlockedConv) -> bool {
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct WindowParams {
-    n: u32,
-    h: u32,
-    w: u32,
-    c: u32,
-    ho: u32,
-    wo: u32,
-    o: u32,
+    sizes: Sizes,
     pad_y: i32,
     pad_x: i32,
     o0: u32,
@@ -150,13 +144,7 @@ pub(super) fn run(
             for s in &spans {
                 let total = s.rows * tiles_x * subs;
                 let p = WindowParams {
-                    n: tc.n as u32,
-                    h: tc.h as u32,
-                    w: tc.w as u32,
-                    c: tc.cin as u32,
-                    ho: tc.ho as u32,
-                    wo: tc.wo as u32,
-                    o: tc.cout as u32,
+                    sizes: tc.sizes(),
                     pad_y: tc.pad_y as i32,
                     pad_x: tc.pad_x as i32,
                     o0: o0 as u32,
