@@ -374,6 +374,10 @@ pub struct RecipeArgs {
     /// the embedding table. Off by default, as in Larq and Bi-Real Net
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
+    /// Multiplier on the learning rate of the pixel-embedding table (embed first layer):
+    /// the table's range is [0, act-max] and Adam moves each entry by about lr per step
+    #[arg(long, default_value_t = 1.0)]
+    pub table_lr_scale: f32,
     #[arg(long, value_parser = choice::<Schedule>(), default_value_t = Schedule::Cosine)]
     pub schedule: Schedule,
     /// Warm-up epochs (fractional allowed)
@@ -409,6 +413,7 @@ impl RecipeArgs {
             optimizer: self.optimizer,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+            table_lr_scale: self.table_lr_scale,
             schedule: self.schedule,
             warmup_epochs: self.warmup,
             seed: self.seed,

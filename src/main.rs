@@ -121,9 +121,14 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
     // The recipe goes to stdout, or to stderr when stdout carries JSON.
     let t = &trainer.cfg;
     let recipe = format!(
-        "recipe: {:?} lr {} ({:?} schedule), batch {}, weight decay {}, augmentation: {}",
+        "recipe: {:?} lr {}{} ({:?} schedule), batch {}, weight decay {}, augmentation: {}",
         t.optimizer,
         t.lr,
+        if t.table_lr_scale == 1.0 {
+            String::new()
+        } else {
+            format!(" (table x{})", t.table_lr_scale)
+        },
         t.schedule,
         t.batch,
         t.weight_decay,
@@ -185,6 +190,13 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         let source = pixembed::insight::summary::Source::Path(o.clone());
         if let Err(e) = pixembed::insight::plot::write_table(&gpu, &source, false, &png) {
             eprintln!("warning: could not draw {}: {e}", png.display());
+        }
+        match pixembed::insight::plot::table_changes(&gpu, &source) {
+            Ok(Some((n, total))) => {
+                eprintln!("table codes that differ from the initial table: {n} of {total}")
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: could not compare the table with its initial codes: {e}"),
         }
     }
     Ok(())

@@ -203,6 +203,7 @@ fn a_tiny_study_writes_its_files_agrees_with_its_runs_and_resumes() {
             optimizer: OptimizerKind::Adam,
             momentum: 0.9,
             weight_decay: 0.0,
+            table_lr_scale: 1.0,
             schedule: Schedule::Cosine,
             warmup_epochs: 0.0,
             seed: 5,

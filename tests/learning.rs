@@ -50,6 +50,7 @@ fn default_recipe(batch: usize, seed: u64) -> TrainConfig {
         optimizer: OptimizerKind::Adam,
         momentum: 0.9,
         weight_decay: 0.0,
+        table_lr_scale: 1.0,
         schedule: Schedule::Cosine,
         warmup_epochs: 0.0,
         seed,

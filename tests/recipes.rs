@@ -198,6 +198,13 @@ fn invalid_configurations_are_refused_with_the_option_named() {
             },
             "--weight-decay",
         ),
+        (
+            TrainConfig {
+                table_lr_scale: 0.0,
+                ..t()
+            },
+            "--table-lr-scale",
+        ),
     ];
     for (c, want) in &train_cases {
         let e = c.validate().expect_err(want).to_string();

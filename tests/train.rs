@@ -366,3 +366,68 @@ fn resume_validates_the_stored_configuration() {
     let e = Trainer::resume(gpu, &dir).err().expect("resumed");
     assert!(e.to_string().contains("--batch"), "{e}");
 }
+
+/// Mean absolute distance of the embedding table from its initial values after one epoch
+/// of training at `--table-lr-scale scale` (the rest of the recipe unchanged).
+fn table_travel(gpu: &pixembed::gpu::Gpu, scale: f32) -> f32 {
+    let train = common::quadrant_data(5, 128, 10, 1);
+    let test = common::quadrant_data(6, 32, 10, 1);
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
+    let tc = TrainConfig {
+        table_lr_scale: scale,
+        augment: pixembed::data::AugmentKind::None,
+        ..train_cfg(1)
+    };
+    let mut t = Trainer::new(gpu, &cfg, &tc).unwrap();
+    let table = |t: &Trainer| {
+        let p = t
+            .model
+            .first
+            .table
+            .as_ref()
+            .expect("embed model has a table");
+        p.value.to_vec::<f32>(gpu).unwrap()
+    };
+    let before = table(&t);
+    t.run(&train, &test, &RunOptions::default(), |_| {})
+        .unwrap();
+    let after = table(&t);
+    let sum: f32 = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).sum();
+    sum / before.len() as f32
+}
+
+/// --table-lr-scale multiplies the table's steps (Adam moves each entry by about lr per
+/// step, so x10 moves the table several times further), and a checkpoint keeps the setting,
+/// while one written before it existed reads as 1.0.
+#[test]
+fn table_lr_scale_moves_the_table_and_is_kept_in_checkpoints() {
+    let gpu = gpu_or_skip!();
+    let (one, ten) = (table_travel(gpu, 1.0), table_travel(gpu, 10.0));
+    eprintln!("table travel: {one} at scale 1, {ten} at scale 10");
+    assert!(
+        one > 0.0 && ten > 3.0 * one,
+        "table moved {one} at scale 1 and {ten} at scale 10"
+    );
+
+    let cfg = model_cfg(FirstLayerKind::Embed, LastLayer::Binary, 10, 1);
+    let dir = temp_dir("tablelr");
+    let mut m = pixembed::nn::Model::new(gpu, &cfg, 0).unwrap();
+    let tc = TrainConfig {
+        table_lr_scale: 10.0,
+        ..train_cfg(1)
+    };
+    let state = checkpoint::RunState {
+        train: &tc,
+        progress: &Default::default(),
+        history: &[],
+        data: None,
+        epoch_start_signs: None,
+    };
+    checkpoint::save(gpu, &dir, &mut m, &state).unwrap();
+    assert_eq!(Trainer::resume(gpu, &dir).unwrap().cfg.table_lr_scale, 10.0);
+
+    let mut old = serde_json::to_value(&tc).unwrap();
+    old.as_object_mut().unwrap().remove("table_lr_scale");
+    let old: TrainConfig = serde_json::from_value(old).unwrap();
+    assert_eq!(old.table_lr_scale, 1.0);
+}

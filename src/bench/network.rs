@@ -72,6 +72,7 @@ pub fn bench_train_config(batch: usize) -> TrainConfig {
         optimizer: OptimizerKind::Adam,
         momentum: 0.9,
         weight_decay: 5e-4,
+        table_lr_scale: 1.0,
         schedule: Schedule::Constant,
         warmup_epochs: 0.0,
         seed: 0,

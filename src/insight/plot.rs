@@ -68,6 +68,26 @@ fn lut_codes(bytes: &[u8]) -> Result<(Vec<Vec<f32>>, usize, u32)> {
     Ok((words.chunks(per).map(|c| c.to_vec()).collect(), *d, bits))
 }
 
+/// How many of the codes of a trained embed model's exported file `bytes` differ from those
+/// of the initial table (the soft thermometer every run starts from): (changed, total).
+/// None for other first layers.
+pub fn codes_changed(gpu: &Gpu, cfg: &ModelConfig, bytes: &[u8]) -> Result<Option<(usize, usize)>> {
+    if cfg.first_layer != FirstLayerKind::Embed {
+        return Ok(None);
+    }
+    let (now, ..) = lut_codes(bytes)?;
+    let (init, ..) = lut_codes(&summary::export_bytes(gpu, Model::new(gpu, cfg, 0)?)?)?;
+    let (now, init) = (now.concat(), init.concat());
+    let changed = now.iter().zip(&init).filter(|(a, b)| a != b).count();
+    Ok(Some((changed, now.len())))
+}
+
+/// [`codes_changed`] of a model from any [`Source`].
+pub fn table_changes(gpu: &Gpu, source: &Source) -> Result<Option<(usize, usize)>> {
+    let (model, bytes, _) = summary::load(gpu, source)?;
+    codes_changed(gpu, &model.cfg, &bytes)
+}
+
 fn codes_scale(values: &[Vec<f32>]) -> Scale {
     let max = values.iter().flatten().fold(0.0f32, |a, &b| a.max(b)) as u32;
     Scale::Codes { max: max.max(1) }
@@ -118,6 +138,11 @@ pub fn panels(
         _ => None,
     };
     let (mut codes, d, bits) = lut_codes(&bytes)?;
+    let trained = !matches!(source, Source::Config(_));
+    let changed = match trained {
+        true => codes_changed(gpu, &cfg, &bytes)?,
+        false => None,
+    };
     if cfg.first_layer == FirstLayerKind::Bitplane {
         // Plane b holds 0 or 2^b: drawn as bits, so that the low planes are visible.
         codes
@@ -140,9 +165,12 @@ pub fn panels(
     for (ch, values) in codes.iter().enumerate() {
         out.push(Panel {
             title: format!(
-                "{}: {}",
+                "{}: {}{}",
                 channel_name(&cfg, ch, codes.len()),
-                variant_title(&cfg, bits, !matches!(source, Source::Config(_)))
+                variant_title(&cfg, bits, trained),
+                changed.map_or(String::new(), |(n, total)| format!(
+                    " ({n} of {total} differ from the initial table)"
+                ))
             ),
             dims: d,
             values: values.clone(),

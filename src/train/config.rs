@@ -33,6 +33,10 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     pub momentum: f32,
     pub weight_decay: f32,
+    /// Multiplier on the learning rate of pixel-embedding tables (`--table-lr-scale`);
+    /// checkpoints written before the setting existed read as 1.0.
+    #[serde(default = "one")]
+    pub table_lr_scale: f32,
     pub schedule: Schedule,
     pub warmup_epochs: f32,
     pub seed: u64,
@@ -42,6 +46,10 @@ pub struct TrainConfig {
     pub limit_test: Option<usize>,
     /// Read the loss back every this many steps (progress, divergence check).
     pub log_every: usize,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl TrainConfig {
@@ -79,6 +87,9 @@ impl TrainConfig {
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("--lr must be a positive number");
+        }
+        if !(self.table_lr_scale.is_finite() && self.table_lr_scale > 0.0) {
+            return bad("--table-lr-scale must be a positive number");
         }
         if !(self.warmup_epochs.is_finite() && self.warmup_epochs >= 0.0) {
             return bad("--warmup must be a number of epochs >= 0");

@@ -4,7 +4,7 @@
 use super::config::{OptimizerKind, TrainConfig};
 use crate::error::Result;
 use crate::gpu::{DType, Recorder, Tensor};
-use crate::nn::Model;
+use crate::nn::{Model, ParamKind};
 use crate::ops::optim;
 
 pub const ADAM_BETA1: f32 = 0.9;
@@ -28,6 +28,11 @@ pub fn apply(
             return Ok(());
         };
         let wd = if p.decays() { cfg.weight_decay } else { 0.0 };
+        let lr = if p.kind == ParamKind::Table {
+            lr * cfg.table_lr_scale
+        } else {
+            lr
+        };
         let clip = p.clip;
         let needed = match cfg.optimizer {
             OptimizerKind::Sgd => 1,

@@ -212,6 +212,7 @@ pub fn small_training(epochs: usize, seed: u64, augment: bool) -> pixembed::trai
         optimizer: pixembed::train::OptimizerKind::Adam,
         momentum: 0.9,
         weight_decay: 5e-4,
+        table_lr_scale: 1.0,
         schedule: pixembed::train::Schedule::Cosine,
         warmup_epochs: 0.0,
         seed,
