@@ -124,11 +124,7 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         "recipe: {:?} lr {}{} ({:?} schedule), batch {}, weight decay {}, augmentation: {}",
         t.optimizer,
         t.lr,
-        if t.table_lr_scale == 1.0 {
-            String::new()
-        } else {
-            format!(" (table x{})", t.table_lr_scale)
-        },
+        t.table_lr_note(),
         t.schedule,
         t.batch,
         t.weight_decay,

@@ -433,12 +433,13 @@ impl Study {
         );
         let _ = writeln!(
             out,
-            "- recipe: {} epoch(s), batch {}, {:?} lr {} ({:?} schedule), weight decay {}, \
+            "- recipe: {} epoch(s), batch {}, {:?} lr {}{} ({:?} schedule), weight decay {}, \
              augmentation: {}; {} seed(s) per variant ({}..{})",
             t.epochs,
             t.batch,
             t.optimizer,
             t.lr,
+            t.table_lr_note(),
             t.schedule,
             t.weight_decay,
             t.augment

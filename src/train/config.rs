@@ -77,6 +77,15 @@ impl TrainConfig {
         }
     }
 
+    /// " (table xS)" when the table's learning rate is scaled, else nothing: for recipe lines.
+    pub fn table_lr_note(&self) -> String {
+        if self.table_lr_scale == 1.0 {
+            String::new()
+        } else {
+            format!(" (table x{})", self.table_lr_scale)
+        }
+    }
+
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: &str| Err(crate::Error::Invalid(m.to_string()));
         if self.epochs == 0 {
