@@ -2,7 +2,7 @@
 // include this and define `all_taps`, the taps of one channel for their kernel size K): u8 pixels -> normalised f32 conv -> per-channel float
 // thresholds -> packed k-bit bit-planes, in one dispatch per group of up to 64 output channels.
 //
-// Math (src/reference/first_conv.rs is the definition; src/ops/first_conv.rs folds on the host):
+// Math (src/reference/first_conv.rs is the definition; src/ops/first_conv/fold.rs folds on the host):
 //   x[c]   = (v / 255 - mean_c) / std_c                          (v: the u8 pixel value)
 //          = (v - m_c) / (255 std_c),   m_c = 255 mean_c
 //   y[o]   = sum_{ky,kx,c} w[o,ky,kx,c] x[c]          (zero padding: x = 0 outside the image)

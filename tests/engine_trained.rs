@@ -18,10 +18,19 @@ use pixembed::ops::pack;
 use pixembed::train::{RunOptions, Trainer};
 
 /// Codes after the first layer and after every unit of the training graph (evaluation
-/// mode): a block contributes its inner codes h and its output.
-fn graph_codes(gpu: &Gpu, model: &mut Model, px: &Tensor) -> Vec<Vec<f32>> {
+/// mode): a block contributes its inner codes h and its output; and its class scores. With
+/// `first`, the body and head run on these first-layer codes instead of the graph's own.
+fn graph_run(
+    gpu: &Gpu,
+    model: &mut Model,
+    px: &Tensor,
+    first: Option<&[f32]>,
+) -> (Vec<Vec<f32>>, Vec<f32>) {
     let mut rec = Recorder::new(gpu);
     let mut x = model.first.forward(&mut rec, px, false).unwrap();
+    if let Some(codes) = first {
+        x = Tensor::from_slice(gpu, x.shape(), codes).unwrap();
+    }
     let mut out = vec![x.clone()];
     for layer in &mut model.body {
         x = match layer {
@@ -34,8 +43,12 @@ fn graph_codes(gpu: &Gpu, model: &mut Model, px: &Tensor) -> Vec<Vec<f32>> {
         };
         out.push(x.clone());
     }
+    let scores = model.head.forward(&mut rec, &x, false).unwrap();
     rec.submit();
-    out.iter().map(|t| t.to_vec::<f32>(gpu).unwrap()).collect()
+    (
+        out.iter().map(|t| t.to_vec::<f32>(gpu).unwrap()).collect(),
+        scores.to_vec::<f32>(gpu).unwrap(),
+    )
 }
 
 /// Codes after the first layer and every unit of the integer engine, and its scores.
@@ -58,12 +71,10 @@ fn engine_codes(gpu: &Gpu, int: &mut IntModel, px: &Tensor) -> (Vec<Vec<f32>>, V
     (codes, scores.to_vec::<f32>(gpu).unwrap())
 }
 
-fn graph_scores(gpu: &Gpu, model: &mut Model, px: &Tensor) -> Vec<f32> {
-    let mut rec = Recorder::new(gpu);
-    let logits = model.forward(&mut rec, px, false).unwrap();
-    rec.submit();
-    logits.to_vec::<f32>(gpu).unwrap()
-}
+/// The largest fraction of the float first layer's codes that may differ from the graph's
+/// (by one level; see [`check`]). Measured: 0 of 294,912 on the variant test's inputs, so
+/// the rate is below ~1e-5 (3 / n); the bound allows 10x that (29 codes there).
+const FLOAT_FIRST_MAX_MISMATCH: f64 = 1e-4;
 
 fn argmax(scores: &[f32], k: usize) -> Vec<usize> {
     scores
@@ -130,14 +141,13 @@ fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize, mirror: bo
         mirror_channels(gpu, &mut t.model);
     }
 
-    let want_scores = graph_scores(gpu, &mut t.model, &px);
+    let (want_codes, want_scores) = graph_run(gpu, &mut t.model, &px, None);
     let predicted = argmax(&want_scores, k);
     let distinct = (0..k).filter(|c| predicted.contains(c)).count();
     assert!(
         distinct >= 3,
         "{what}: only {distinct} classes predicted; train longer"
     );
-    let want_codes = graph_codes(gpu, &mut t.model, &px);
 
     // Fold a copy (folding consumes the model) of the trained parameters.
     let mut copy = Model::new(gpu, cfg, 0).unwrap();
@@ -150,16 +160,47 @@ fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize, mirror: bo
 
     let (codes, scores) = engine_codes(gpu, &mut int, &px);
     assert_eq!(codes.len(), want_codes.len(), "{what}: layers traced");
+    // The float first layer runs as the fused kernel, whose f32 sums are taken in another
+    // order than the graph's conv: its codes may differ by one level where a pre-activation
+    // lies within rounding of a threshold, at few positions (bounded). The rest of the
+    // engine must then equal the graph run on the engine's first-layer codes.
+    let mut note = String::new();
+    let (want_codes, exact_scores) = if cfg.first_layer == FirstLayerKind::Float {
+        let (got, want) = (&codes[0], &want_codes[0]);
+        let differ = (0..got.len()).filter(|&i| got[i] != want[i]).count();
+        let worst = (0..got.len())
+            .map(|i| (got[i] - want[i]).abs())
+            .fold(0.0f32, f32::max);
+        let fraction = differ as f64 / got.len() as f64;
+        note = format!(
+            ", float first layer: {differ} of {} codes differ",
+            got.len()
+        );
+        assert!(
+            worst <= 1.0,
+            "{what}: a first-layer code differs by {worst} levels (at most 1 allowed)"
+        );
+        assert!(
+            fraction <= FLOAT_FIRST_MAX_MISMATCH,
+            "{what}: {differ} of {} first-layer codes differ ({fraction:.2e} > {:.0e})",
+            got.len(),
+            FLOAT_FIRST_MAX_MISMATCH
+        );
+        graph_run(gpu, &mut t.model, &px, Some(got))
+    } else {
+        (want_codes, want_scores)
+    };
     for (i, (g, w)) in codes.iter().zip(&want_codes).enumerate() {
         common::assert_exact(&format!("{what}: codes after unit {i}"), g, w);
     }
     common::assert_close(
         &format!("{what}: scores"),
         &scores,
-        &want_scores,
+        &exact_scores,
         1e-5,
         1e-5,
     );
+    assert_eq!(argmax(&scores, k), predicted, "{what}: engine predictions");
 
     // save -> load -> predict.
     let dir = std::env::temp_dir().join(format!("pixembed-engine-{}", std::process::id()));
@@ -174,7 +215,7 @@ fn check(gpu: &Gpu, cfg: &ModelConfig, data: &Dataset, epochs: usize, mirror: bo
     assert_eq!(classes, predicted, "{what}: loaded model predictions");
     let _ = std::fs::remove_file(&path);
     format!(
-        "{what}: {} layers' codes equal, {distinct} classes predicted, top-1 {:.2}",
+        "{what}: {} layers' codes equal, {distinct} classes predicted, top-1 {:.2}{note}",
         codes.len(),
         p.top1
     )

@@ -4,12 +4,16 @@
 //! scores.
 //!
 //! No float arithmetic runs between the input and the head, except for the float
-//! first-layer variant, whose first layer is by definition a float convolution (it runs the
-//! training graph's own f32 conv, batch-norm and quantizer, then packs the codes). The head
-//! runs the training graph's own ops on the exact integer codes, so scores, and therefore
-//! predictions, agree with the training graph's evaluation.
+//! first-layer variant, whose first layer is by definition a float convolution: it runs as
+//! one fused kernel ([`crate::ops::first_conv`]: normalisation, f32 conv, batch-norm and
+//! quantizer folded into float thresholds, packing). Its f32 sums are taken in another order
+//! than the training graph's conv, so a code whose pre-activation lies within rounding of a
+//! threshold may differ by one level (rare; tests/engine_trained.rs bounds how rare). Every
+//! other variant's codes equal the graph's exactly. The head runs the training graph's own
+//! ops on the integer codes, so scores, and therefore predictions, agree with the training
+//! graph's evaluation wherever the codes do.
 
-use super::export::{IntModel, IntUnit, UnitKind};
+use super::export::{fuse_float_first, IntModel, IntUnit, UnitKind};
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use crate::ops::first_table::CodeTableConv;
@@ -78,15 +82,19 @@ impl IntModel {
         mark(rec, "first".into());
         // Units the first layer already computed (the code table fused with the first conv).
         let mut done = 0;
-        let mut x = match (&self.code_table, self.float_first.as_mut()) {
+        let mut x = match (&self.code_table, self.float_first.as_ref()) {
             (Some(_), _) => {
                 let (x, units) = self.lut_first(rec, pixels)?;
                 done = units;
                 x
             }
             (None, Some(first)) => {
-                let codes = first.forward(rec, pixels, false)?;
-                pack::pack_codes(rec, self.cfg.act_bits, &codes)?
+                if self.float_fused.is_none() {
+                    self.float_fused = Some(fuse_float_first(rec.gpu(), first)?);
+                }
+                let fused = self.float_fused.as_ref().expect("built above");
+                log::debug!("float first layer: {}", fused.describe());
+                fused.forward(rec, pixels)?
             }
             (None, None) => {
                 return Err(Error::Invalid("integer model without a first layer".into()))

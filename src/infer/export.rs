@@ -5,11 +5,12 @@ use super::fold::fold_unit;
 use crate::error::{Error, Result};
 use crate::gpu::{DType, Gpu, Recorder, Tensor};
 use crate::nn::conv::ConvLayer;
-use crate::nn::first::FirstLayer;
+use crate::nn::first::{FirstLayer, FLOAT_MEAN, FLOAT_STD};
 use crate::nn::head::Head;
 use crate::nn::model::BodyLayer;
-use crate::nn::norm::BatchNorm;
+use crate::nn::norm::{BatchNorm, BN_EPS};
 use crate::nn::{FirstLayerKind, Model, ModelConfig};
+use crate::ops::first_conv::{FirstConv, FirstConvSpec, FloatThresholds};
 use crate::ops::first_table::CodeTableConv;
 use crate::ops::pack;
 use crate::reference::QuantSpec;
@@ -71,10 +72,54 @@ pub struct UnitDesc {
 pub struct IntModel {
     pub cfg: ModelConfig,
     pub code_table: Option<CodeTable>,
-    /// The float first layer (float variant only), run as in the training graph.
+    /// The float first layer (float variant only): its trained parameters, as stored.
     pub float_first: Option<FirstLayer>,
+    /// The same layer as one fused kernel (normalisation, f32 conv, batch-norm and quantizer
+    /// folded into float thresholds, packing), built by the engine on first use.
+    pub float_fused: Option<FirstConv>,
     pub units: Vec<IntUnit>,
     pub head: Head,
+}
+
+/// The float first layer as the fused kernel: the training graph's normalisation, conv
+/// weights, batch-norm (running statistics) and quantizer, folded into float thresholds.
+/// Its codes equal the graph's except where a pre-activation lies within f32 rounding of a
+/// threshold (the two sum in different orders); there they may differ by one level.
+pub fn fuse_float_first(gpu: &Gpu, first: &FirstLayer) -> Result<FirstConv> {
+    let (conv, bn) = (&first.unit.conv, &first.unit.bn);
+    let s = conv.spec;
+    if conv.binary || s.pad != s.k / 2 {
+        return Err(Error::Invalid(format!(
+            "float first layer: binary weights {} or padding {} other than the fused kernel's k / 2 = {}",
+            conv.binary,
+            s.pad,
+            s.k / 2
+        )));
+    }
+    let host = |p: &crate::nn::param::Param| p.value.to_vec::<f32>(gpu);
+    let spec = first.unit.act.spec;
+    let (values, flags) = crate::reference::first_conv::bn_float_thresholds(
+        &host(&bn.gamma)?,
+        &host(&bn.beta)?,
+        &host(&bn.mean)?,
+        &host(&bn.var)?,
+        BN_EPS,
+        spec,
+    );
+    let thresholds = FloatThresholds::new(spec.bits, values, flags)?;
+    let weights = host(&conv.w)?;
+    FirstConv::new(
+        gpu,
+        &FirstConvSpec {
+            c: s.c,
+            k: s.k,
+            stride: s.stride,
+            mean: &vec![FLOAT_MEAN; s.c],
+            std: &vec![FLOAT_STD; s.c],
+            weights: &weights,
+            thresholds: &thresholds,
+        },
+    )
 }
 
 fn bits_for(max_code: u32) -> u32 {
@@ -248,6 +293,7 @@ pub fn fold_model(gpu: &Gpu, model: Model) -> Result<IntModel> {
         cfg,
         code_table,
         float_first,
+        float_fused: None,
         units,
         head,
     })

@@ -271,6 +271,7 @@ impl IntModel {
             cfg,
             code_table,
             float_first,
+            float_fused: None,
             units,
             head,
         })
