@@ -298,6 +298,7 @@ fn engine_equals_graph_with_negative_bn_scales() {
     for (arch, first) in [
         (Arch::Resnet, FirstLayerKind::Embed),
         (Arch::VggSmall, FirstLayerKind::Int8),
+        (Arch::Resnet, FirstLayerKind::Float),
     ] {
         let cfg = config(arch, first, LastLayer::Binary, TableKind::PerChannel, 12);
         eprintln!("{}", check(gpu, &cfg, &data, 4, true));
