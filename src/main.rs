@@ -112,9 +112,8 @@ fn train(dev: &DeviceArgs, a: &TrainArgs) -> Result<()> {
         );
         let m = &trainer.model.cfg;
         println!(
-            "model: {:?}{} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
-            m.arch,
-            if m.arch == pixembed::nn::Arch::Resnet { format!(" depth {}", m.depth) } else { String::new() },
+            "model: {} width {}, first layer {:?}, last layer {:?}, {}-bit activations, {} parameters; {} epochs from epoch {}",
+            m.arch_label(),
             m.width, m.first_layer, m.last_layer, m.act_bits, params, trainer.cfg.epochs, trainer.progress.epoch
         );
     }

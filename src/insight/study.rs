@@ -414,14 +414,9 @@ impl Study {
         );
         let _ = writeln!(
             out,
-            "- model: {:?}{} width {}, {}-bit activations, last layer {:?}; embed D {} ({}-bit \
+            "- model: {} width {}, {}-bit activations, last layer {:?}; embed D {} ({}-bit \
              codes, {:?} table), thermometer {} levels, naive {}-bit pixels",
-            m.arch,
-            if m.arch == crate::nn::Arch::Resnet {
-                format!(" depth {}", m.depth)
-            } else {
-                String::new()
-            },
+            m.arch_label(),
             m.width,
             m.act_bits,
             m.last_layer,

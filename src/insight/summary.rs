@@ -465,15 +465,10 @@ impl ModelSummary {
         let [h, w, c] = m.input;
         let _ = writeln!(
             out,
-            "{}: {:?}{} width {}, first layer {:?}{}, last layer {:?}, {}-bit activations, \
+            "{}: {} width {}, first layer {:?}{}, last layer {:?}, {}-bit activations, \
              input {h}x{w}x{c}, {} classes",
             self.source,
-            m.arch,
-            if m.arch == crate::nn::Arch::Resnet {
-                format!(" depth {}", m.depth)
-            } else {
-                String::new()
-            },
+            m.arch_label(),
             m.width,
             m.first_layer,
             match m.first_layer {

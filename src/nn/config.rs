@@ -82,6 +82,14 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The architecture as the command lines print it: `Resnet depth 20`, `VggSmall`.
+    pub fn arch_label(&self) -> String {
+        match self.arch {
+            Arch::Resnet => format!("{:?} depth {}", self.arch, self.depth),
+            other => format!("{other:?}"),
+        }
+    }
+
     pub fn act(&self) -> QuantSpec {
         QuantSpec {
             bits: self.act_bits,
